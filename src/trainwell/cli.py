@@ -1,0 +1,166 @@
+"""The `trainwell` command line: a thin layer that parses arguments and wires commands.
+
+Every command is one function below; heavy libraries are imported inside the command that
+needs them, so `trainwell --help` stays fast. Any :class:`~trainwell.errors.TrainwellError`
+becomes one red line on stderr and the error's exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from trainwell import __version__
+from trainwell.errors import TrainwellError
+
+# Offline and quiet: set before any command imports MLflow, Hugging Face or Ray.
+OFFLINE_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "GIT_PYTHON_REFRESH": "quiet",
+}
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+app = typer.Typer(
+    name="trainwell",
+    help="A senior ML engineer's playbook as software: decide, train, check, track, predict.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(exc: TrainwellError) -> typer.Exit:
+    """Print one clear line for ``exc`` and return the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+@app.callback()
+def main_options(
+    log_format: Annotated[
+        str, typer.Option("--log-format", help="console or json (structlog events on stderr).")
+    ] = "console",
+    log_level: Annotated[str, typer.Option("--log-level", help="debug/info/warning/error.")] = (
+        "warning"
+    ),
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    """trainwell: from a dataset and a task to a tested, tracked, served model."""
+    from trainwell.utils.logging import configure_logging
+
+    if version:
+        console.print(f"trainwell {__version__}")
+        raise typer.Exit(0)
+    if log_format not in {"console", "json"}:
+        err_console.print("[bold red]error:[/] --log-format must be console or json")
+        raise typer.Exit(2)
+    configure_logging("json" if log_format == "json" else "console", log_level)
+
+
+def split_config_args(args: list[str]) -> tuple[Path | None, list[str]]:
+    """``[CONFIG] [key=value ...]`` -> (config path or None, overrides)."""
+    if args and "=" not in args[0]:
+        first = args[0]
+        if not first.endswith(CONFIG_SUFFIXES):
+            raise typer.BadParameter(
+                f"{first!r} is neither a config file (.yaml/.yml/.json) nor a key=value override"
+            )
+        return Path(first), args[1:]
+    return None, args
+
+
+def _load_experiment(args: list[str]) -> Any:
+    from trainwell.config.defaults import DEFAULT_EXPERIMENT
+    from trainwell.config.loader import load_config
+
+    path, overrides = split_config_args(args)
+    return load_config(path, overrides, default=DEFAULT_EXPERIMENT)
+
+
+@app.command()
+def train(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="An experiment YAML, then key=value overrides (training.seed=7 "
+            "data.path=my.csv data.target=label). With no config: the built-in example.",
+            show_default=False,
+        ),
+    ] = None,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Show the resolved config and exit.")
+    ] = False,
+) -> None:
+    """Train a model: data -> checks -> fit -> evaluate vs baseline -> bundle -> MLflow."""
+    try:
+        config = _load_experiment(args or [])
+        if print_config:
+            from trainwell.cli_render import render_config
+
+            render_config(console, config)
+            return
+        from trainwell.cli_render import render_train_result
+        from trainwell.training.pipeline import run_training
+
+        with console.status("training…", spinner="dots"):
+            result = run_training(config)
+        render_train_result(console, result)
+    except TrainwellError as exc:
+        raise fail(exc) from None
+
+
+@app.command()
+def predict(
+    bundle: Annotated[Path, typer.Argument(help="A model bundle directory written by train.")],
+    input_path: Annotated[Path, typer.Option("--input", "-i", help="CSV or Parquet rows.")],
+    output_path: Annotated[
+        Path, typer.Option("--output", "-o", help="Where predictions go (.csv or .parquet).")
+    ],
+    strict_categories: Annotated[
+        bool,
+        typer.Option("--strict-categories", help="Refuse categories never seen in training."),
+    ] = False,
+    chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per batch.")] = (
+        50_000
+    ),
+) -> None:
+    """Validated batch inference from a saved bundle."""
+    try:
+        from trainwell.inference.predictor import Predictor
+
+        predictor = Predictor.load(bundle)
+        rows = predictor.predict_file(
+            input_path, output_path, chunk_rows=chunk_rows, strict_categories=strict_categories
+        )
+        console.print(f"wrote {rows} prediction(s) to [bold]{output_path}[/]")
+    except TrainwellError as exc:
+        raise fail(exc) from None
+
+
+# Commands built in their own subpackages register here (each module imports only typer/rich).
+# --- registered commands ---
+
+
+def main() -> None:
+    """Console-script entry point."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""What the CLI shows a person (rich). Library code never prints; the CLI calls these."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from trainwell.config.schema import ExperimentConfig
+    from trainwell.training.pipeline import TrainResult
+
+SUMMARY_METRICS: dict[str, tuple[str, ...]] = {
+    "tabular-classification": ("balanced_accuracy", "accuracy", "f1_macro", "roc_auc", "log_loss"),
+    "tabular-regression": ("rmse", "mae", "r2"),
+    "anomaly-detection": ("roc_auc", "average_precision"),
+}
+
+
+def render_config(console: Console, config: ExperimentConfig) -> None:
+    """Print the resolved config as YAML."""
+    console.print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), end="",
+                  highlight=False, markup=False)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "—"
+
+
+def render_train_result(console: Console, result: TrainResult) -> None:
+    """The short, readable summary `train` ends with."""
+    profile = result.profile
+    sizes = result.split_sizes
+    console.print()
+    console.rule("[bold]trainwell train[/]")
+    console.print(
+        f"[bold]dataset[/]   {result.dataset}: {profile.n_rows} rows × {profile.n_features} "
+        f"features ({len(profile.numeric_columns)} numeric, "
+        f"{len(profile.categorical_columns)} categorical) → {result.task}"
+    )
+    console.print(
+        f"[bold]splits[/]    train {sizes['train']} / valid {sizes['valid']} / "
+        f"test {sizes['test']} (seed {result.seed})"
+    )
+    console.print(f"[bold]model[/]     {result.decision.architecture} — {result.decision.reason}",
+                  highlight=False)
+    table = Table(title="test metrics", title_justify="left")
+    table.add_column("metric")
+    table.add_column("model", justify="right")
+    table.add_column(f"baseline ({result.baseline_name})", justify="right")
+    test, baseline = result.metrics["test"], result.metrics["baseline_test"]
+    for name in SUMMARY_METRICS.get(result.task, ()):
+        marker = " *" if name == result.primary_metric else ""
+        table.add_row(f"{name}{marker}", _fmt(test.get(name)), _fmt(baseline.get(name)))
+    console.print(table)
+    console.print(f"[bold]bundle[/]    {result.bundle_path}", highlight=False)
+    if result.run_id is not None and result.tracking_uri is not None:
+        from trainwell.tracking import ui_command
+
+        console.print(f"[bold]mlflow run[/] {result.run_id}", highlight=False)
+        console.print(f"[bold]open UI[/]   {ui_command(result.tracking_uri)}", highlight=False,
+                      soft_wrap=True)
+    else:
+        console.print("[bold]mlflow[/]    tracking disabled (tracking.enabled=false)")
+    console.print(f"[dim]done in {result.duration_s:.1f}s[/]")

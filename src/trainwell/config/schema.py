@@ -1,0 +1,158 @@
+"""The experiment config tree. Every section is frozen and rejects unknown keys.
+
+An experiment YAML holds only what differs from these defaults::
+
+    data:
+      path: sklearn:breast_cancer
+      target: target
+    model:
+      architecture: auto
+    training:
+      seed: 7
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+TaskKind = Literal["tabular-classification", "tabular-regression", "anomaly-detection"]
+TASK_KINDS: tuple[str, ...] = ("tabular-classification", "tabular-regression", "anomaly-detection")
+
+DEFAULT_SEED = 42
+DEFAULT_VALID_SIZE = 0.15
+DEFAULT_TEST_SIZE = 0.15
+DEFAULT_EPOCHS = 20
+DEFAULT_BATCH_SIZE = 256
+DEFAULT_LEARNING_RATE = 1e-3
+
+
+class _Section(BaseModel):
+    """Base for every config section: immutable, unknown keys are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class DataConfig(_Section):
+    """Where the data comes from and how it is split."""
+
+    path: str | None = Field(
+        None,
+        description="A CSV or Parquet file, or `sklearn:<name>` for a dataset scikit-learn ships.",
+    )
+    train_path: str | None = Field(None, description="Pre-split training file (instead of path).")
+    valid_path: str | None = Field(None, description="Pre-split validation file.")
+    test_path: str | None = Field(None, description="Pre-split test file.")
+    target: str | None = Field(
+        None, description="Target column. Bundled datasets default to `target`."
+    )
+    group_column: str | None = Field(
+        None, description="Rows sharing a value stay in one split (GroupShuffleSplit)."
+    )
+    time_column: str | None = Field(
+        None, description="Split by time: oldest rows train, newest rows test."
+    )
+    drop_columns: tuple[str, ...] = Field((), description="Columns removed before training.")
+    valid_size: float = Field(DEFAULT_VALID_SIZE, gt=0.0, lt=0.5)
+    test_size: float = Field(DEFAULT_TEST_SIZE, gt=0.0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        presplit = (self.train_path, self.valid_path, self.test_path)
+        if self.path is not None and any(p is not None for p in presplit):
+            msg = (
+                "give either `data.path` or the pre-split files `data.train_path`/"
+                "`data.valid_path`/`data.test_path`, not both"
+            )
+            raise ValueError(msg)
+        if any(p is not None for p in presplit) and self.train_path is None:
+            msg = "pre-split data needs `data.train_path` (valid/test are optional)"
+            raise ValueError(msg)
+        if self.group_column is not None and self.time_column is not None:
+            msg = "choose one of `data.group_column` and `data.time_column`, not both"
+            raise ValueError(msg)
+        return self
+
+
+class TaskConfig(_Section):
+    """What is being learned. `kind` is inferred from the target when omitted."""
+
+    kind: TaskKind | None = Field(None, description="One of: " + ", ".join(TASK_KINDS))
+
+
+class ModelConfig(_Section):
+    """Which architecture, and its hyperparameters."""
+
+    architecture: str = Field(
+        "auto", description="`auto` (decided by the playbook's tables) or an architecture name."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments for the architecture's builder."
+    )
+
+
+class TrainingConfig(_Section):
+    """Seeds and the training loop (the loop settings apply to torch models)."""
+
+    seed: int = Field(DEFAULT_SEED, ge=0, le=2**32 - 1)
+    deterministic: bool = Field(
+        False, description="torch.use_deterministic_algorithms(True) and friends."
+    )
+    epochs: int = Field(DEFAULT_EPOCHS, ge=1)
+    batch_size: int = Field(DEFAULT_BATCH_SIZE, ge=1)
+    learning_rate: float = Field(DEFAULT_LEARNING_RATE, gt=0.0, le=10.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    optimizer: Literal["adamw", "adam", "sgd"] = "adamw"
+    scheduler: Literal["none", "cosine", "linear", "step"] = "none"
+    warmup_steps: int = Field(0, ge=0)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    grad_clip: float | None = Field(1.0, gt=0.0, description="Max gradient norm; null disables.")
+    grad_accumulation: int = Field(1, ge=1)
+    compile: bool = False
+    gradient_checkpointing: bool = False
+    early_stopping_patience: int | None = Field(None, ge=1)
+    monitor: str = Field("val/loss", description="Metric early stopping and `best` watch.")
+    monitor_mode: Literal["min", "max"] = "min"
+    num_workers: int = Field(0, ge=0)
+    checkpoint_every_steps: int | None = Field(None, ge=1)
+    resume: str | None = Field(None, description="A checkpoint path, or `latest`.")
+    devices: int = Field(1, ge=1, description="Processes for DDP (torchrun); 1 = no DDP.")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+class TrackingConfig(_Section):
+    """MLflow tracking. The default store is a SQLite file under ./mlruns/."""
+
+    enabled: bool = True
+    uri: str | None = Field(
+        None, description="MLflow tracking URI; default sqlite:///<cwd>/mlruns/mlflow.db."
+    )
+    experiment: str = "trainwell"
+    run_name: str | None = None
+
+
+class OutputConfig(_Section):
+    """Where model bundles go."""
+
+    dir: Path = Field(Path("models"), description="Bundles are written under this directory.")
+
+
+class ExperimentConfig(_Section):
+    """The whole experiment: what `trainwell train` runs."""
+
+    name: str = Field("experiment", min_length=1, description="Used in bundle and run names.")
+    data: DataConfig = DataConfig()
+    task: TaskConfig = TaskConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    tracking: TrackingConfig = TrackingConfig()
+    output: OutputConfig = OutputConfig()
+
+    @model_validator(mode="after")
+    def _has_data(self) -> ExperimentConfig:
+        if self.data.path is None and self.data.train_path is None:
+            msg = "no data: set `data.path` (file or sklearn:<name>) or `data.train_path`"
+            raise ValueError(msg)
+        return self

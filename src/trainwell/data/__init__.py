@@ -1,0 +1,1 @@
+"""Data: loading (files and bundled datasets), profiling, splitting, preprocessing, schema."""

@@ -1,0 +1,150 @@
+"""Profile a table: what the decision framework and the checks need to know about the data."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from trainwell.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TargetKind = Literal["binary", "multiclass", "continuous"]
+
+# A numeric target with at most this many distinct integer values is treated as class labels
+# (digits has 10, wine 3); more distinct values make it a regression target.
+MAX_CLASSES_FOR_INTEGER_TARGET = 20
+# An object column whose values average more than this many characters and contain spaces is
+# free text, not a category (names of categories are short).
+TEXT_MIN_MEAN_LENGTH = 30
+# An object column with more distinct values than this share of rows is text/ID-like, not a
+# category.
+CATEGORICAL_MAX_UNIQUE_SHARE = 0.5
+BINARY_CLASS_COUNT = 2
+
+
+class DataProfile(BaseModel):
+    """What a table looks like, computed once and shown to the user and the advisor."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n_rows: int
+    n_columns: int
+    memory_bytes: int
+    numeric_columns: tuple[str, ...]
+    categorical_columns: tuple[str, ...]
+    datetime_columns: tuple[str, ...]
+    text_columns: tuple[str, ...]
+    missing: dict[str, int]
+    target: str | None
+    target_kind: TargetKind | None
+    n_classes: int | None
+    class_counts: dict[str, int]
+    inferred_task: str | None
+    categorical_share: float
+
+    @property
+    def n_features(self) -> int:
+        """Number of feature columns (target excluded)."""
+        return (
+            len(self.numeric_columns)
+            + len(self.categorical_columns)
+            + len(self.datetime_columns)
+            + len(self.text_columns)
+        )
+
+
+def _is_text(series: pd.Series) -> bool:
+    values = series.dropna().astype(str)
+    if values.empty:
+        return False
+    mean_length = float(values.str.len().mean())
+    has_spaces = bool(values.str.contains(" ").mean() > CATEGORICAL_MAX_UNIQUE_SHARE)
+    return mean_length > TEXT_MIN_MEAN_LENGTH and has_spaces
+
+
+def classify_columns(
+    frame: pd.DataFrame,
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Split columns into (numeric, categorical, datetime, text) by dtype and content."""
+    import pandas as pd
+
+    numeric: list[str] = []
+    categorical: list[str] = []
+    datetime: list[str] = []
+    text: list[str] = []
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_bool_dtype(series):
+            categorical.append(column)
+        elif pd.api.types.is_numeric_dtype(series):
+            numeric.append(column)
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            datetime.append(column)
+        elif _is_text(series):
+            text.append(column)
+        else:
+            categorical.append(column)
+    return tuple(numeric), tuple(categorical), tuple(datetime), tuple(text)
+
+
+def infer_target_kind(target: pd.Series) -> TargetKind:
+    """binary / multiclass for labels, continuous for real-valued targets."""
+    import numpy as np
+    import pandas as pd
+
+    values = target.dropna()
+    n_unique = int(values.nunique())
+    if pd.api.types.is_bool_dtype(values) or not pd.api.types.is_numeric_dtype(values):
+        return "binary" if n_unique <= BINARY_CLASS_COUNT else "multiclass"
+    as_float = values.to_numpy(dtype=float)
+    is_integer = bool(np.all(np.isfinite(as_float)) and np.all(as_float == np.round(as_float)))
+    if is_integer and n_unique <= MAX_CLASSES_FOR_INTEGER_TARGET:
+        return "binary" if n_unique <= BINARY_CLASS_COUNT else "multiclass"
+    return "continuous"
+
+
+def profile_frame(frame: pd.DataFrame, target: str | None) -> DataProfile:
+    """Profile ``frame``; the target column (when given) is described, not counted as a feature.
+
+    Raises:
+        DataError: the target column does not exist.
+    """
+    if target is not None and target not in frame.columns:
+        shown = ", ".join(map(str, list(frame.columns)[:12]))
+        raise DataError(f"target column {target!r} not found (columns: {shown})")
+    features = frame.drop(columns=[target]) if target is not None else frame
+    numeric, categorical, datetime, text = classify_columns(features)
+    target_kind: TargetKind | None = None
+    n_classes: int | None = None
+    class_counts: dict[str, int] = {}
+    inferred_task: str | None = None
+    if target is not None:
+        target_kind = infer_target_kind(frame[target])
+        if target_kind == "continuous":
+            inferred_task = "tabular-regression"
+        else:
+            counts = frame[target].value_counts(dropna=True)
+            class_counts = {str(k): int(v) for k, v in counts.items()}
+            n_classes = len(class_counts)
+            inferred_task = "tabular-classification"
+    n_features = features.shape[1]
+    missing = {str(c): int(n) for c, n in frame.isna().sum().items() if int(n) > 0}
+    return DataProfile(
+        n_rows=len(frame),
+        n_columns=frame.shape[1],
+        memory_bytes=int(frame.memory_usage(deep=True).sum()),
+        numeric_columns=numeric,
+        categorical_columns=categorical,
+        datetime_columns=datetime,
+        text_columns=text,
+        missing=missing,
+        target=target,
+        target_kind=target_kind,
+        n_classes=n_classes,
+        class_counts=class_counts,
+        inferred_task=inferred_task,
+        categorical_share=(len(categorical) / n_features) if n_features else 0.0,
+    )

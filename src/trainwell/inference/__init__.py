@@ -1,0 +1,1 @@
+"""Inference: the model bundle, the predictor (and later export, benchmarking, serving)."""

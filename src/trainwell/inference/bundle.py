@@ -1,0 +1,141 @@
+"""The model bundle: one directory that every command after `train` reads.
+
+Layout::
+
+    <bundle>/
+      manifest.json        trainwell version, task, architecture, run id, data fingerprint,
+                           config hash, environment, sha256 of every other file
+      config.yaml          the resolved experiment config
+      schema.json          the input schema (feature columns, kinds, categories, classes)
+      preprocessing.skops  the fitted ColumnTransformer (skops, never pickle)
+      model/...            the model in its safe format (skops / native GBM / safetensors)
+      metrics.json         test and validation metrics beside the baseline's
+      decision.json        the architecture decision and its reason
+
+The bundle is written into a temporary sibling directory and renamed into place, so a crash
+never leaves a half-written bundle. Loading re-hashes every file and refuses any difference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from trainwell.errors import BundleError
+from trainwell.utils.environment import sha256_file
+from trainwell.utils.logging import get_logger
+
+logger = get_logger(__name__)
+
+MANIFEST_FILE = "manifest.json"
+CONFIG_FILE = "config.yaml"
+SCHEMA_FILE = "schema.json"
+PREPROCESSING_FILE = "preprocessing.skops"
+METRICS_FILE = "metrics.json"
+DECISION_FILE = "decision.json"
+MODEL_DIR = "model"
+BUNDLE_FORMAT_VERSION = 1
+REQUIRED_FILES = (CONFIG_FILE, SCHEMA_FILE, PREPROCESSING_FILE, METRICS_FILE)
+
+
+def _relative_files(root: Path) -> list[str]:
+    return sorted(
+        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
+    )
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write pretty, key-sorted JSON (stable bytes for equal content)."""
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_bundle(
+    destination: Path, fill: Callable[[Path], None], manifest: dict[str, Any]
+) -> Path:
+    """Create the bundle at ``destination`` atomically.
+
+    Args:
+        destination: the final bundle directory; must not exist yet.
+        fill: writes every bundle file (except the manifest) into the directory it is given.
+        manifest: manifest fields; ``files`` (name -> sha256) and ``created_at`` are added.
+
+    Raises:
+        BundleError: the destination exists.
+    """
+    if destination.exists():
+        raise BundleError(f"bundle already exists: {destination}")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    try:
+        fill(staging)
+        files = {name: sha256_file(staging / name) for name in _relative_files(staging)}
+        full = {
+            **manifest,
+            "format_version": BUNDLE_FORMAT_VERSION,
+            "created_at": datetime.now(UTC).isoformat(),
+            "files": files,
+        }
+        write_json(staging / MANIFEST_FILE, full)
+        os.replace(staging, destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logger.info("bundle_written", path=str(destination), files=len(files))
+    return destination
+
+
+@dataclass(frozen=True)
+class VerifiedBundle:
+    """A bundle whose files were all checked against the manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    def read_json(self, name: str) -> Any:
+        """Parse one JSON file of the bundle."""
+        return json.loads((self.path / name).read_text(encoding="utf-8"))
+
+
+def verify_bundle(path: Path) -> VerifiedBundle:
+    """Check that ``path`` is a complete, unaltered bundle.
+
+    Raises:
+        BundleError: missing directory or manifest, a missing, extra or altered file.
+    """
+    if not path.is_dir():
+        raise BundleError(f"bundle not found: {path} (expected a directory written by train)")
+    manifest_path = path / MANIFEST_FILE
+    try:
+        manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise BundleError(f"{path} is not a trainwell bundle: {MANIFEST_FILE} is missing") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path}: {MANIFEST_FILE} is corrupt: {exc}") from exc
+    expected: dict[str, str] = manifest.get("files", {})
+    if not isinstance(expected, dict) or not expected:
+        raise BundleError(f"{path}: {MANIFEST_FILE} lists no files")
+    present = set(_relative_files(path)) - {MANIFEST_FILE}
+    missing = sorted(set(expected) - present)
+    if missing:
+        raise BundleError(f"bundle {path} is incomplete: missing {', '.join(missing)}")
+    extra = sorted(present - set(expected))
+    if extra:
+        raise BundleError(f"bundle {path} was altered: unexpected file(s) {', '.join(extra)}")
+    altered = sorted(name for name, digest in expected.items()
+                     if sha256_file(path / name) != digest)
+    if altered:
+        raise BundleError(
+            f"bundle {path} was altered: sha256 mismatch for {', '.join(altered)} "
+            "(retrain or restore the original files)"
+        )
+    for name in REQUIRED_FILES:
+        if name not in expected:
+            raise BundleError(f"bundle {path} is incomplete: {name} is not in the manifest")
+    return VerifiedBundle(path=path, manifest=manifest)

@@ -1,0 +1,1 @@
+"""Model architectures: one literal table (registry.py) from name to builder, saver and loader."""

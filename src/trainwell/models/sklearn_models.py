@@ -1,0 +1,88 @@
+"""scikit-learn estimators: builders, and safe persistence with skops (never pickle)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from trainwell.errors import BundleError
+
+SKOPS_FILE = "model.skops"
+# skops refuses every type it does not trust by default; these module prefixes are the only
+# extra types trainwell accepts when loading (sklearn internals and numpy scalars/arrays).
+TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "trainwell.")
+LINEAR_MAX_ITER = 2000
+FOREST_N_ESTIMATORS = 300
+ALL_CORES = -1
+
+
+def _is_classification(task: str) -> bool:
+    return task == "tabular-classification"
+
+
+def build_hgb(task: str, seed: int, params: dict[str, Any]) -> Any:
+    """HistGradientBoosting: scikit-learn's fast histogram GBM, the playbook's default."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    cls = HistGradientBoostingClassifier if _is_classification(task) else (
+        HistGradientBoostingRegressor
+    )
+    return cls(**{"random_state": seed, **params})
+
+
+def build_random_forest(task: str, seed: int, params: dict[str, Any]) -> Any:
+    """Random forest with all cores."""
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    cls = RandomForestClassifier if _is_classification(task) else RandomForestRegressor
+    defaults = {"n_estimators": FOREST_N_ESTIMATORS, "n_jobs": ALL_CORES, "random_state": seed}
+    return cls(**{**defaults, **params})
+
+
+def build_linear(task: str, seed: int, params: dict[str, Any]) -> Any:
+    """Logistic regression (classification) or ridge (regression): the interpretable choice."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    if _is_classification(task):
+        return LogisticRegression(**{"max_iter": LINEAR_MAX_ITER, "random_state": seed, **params})
+    return Ridge(**{"random_state": seed, **params})
+
+
+def build_isolation_forest(task: str, seed: int, params: dict[str, Any]) -> Any:
+    """IsolationForest: the simple anomaly-detection baseline."""
+    from sklearn.ensemble import IsolationForest
+
+    return IsolationForest(**{"random_state": seed, "n_jobs": ALL_CORES, **params})
+
+
+def save_skops(obj: Any, directory: Path, filename: str = SKOPS_FILE) -> list[str]:
+    """Write ``obj`` with skops; returns the file names written."""
+    import skops.io as sio
+
+    sio.dump(obj, directory / filename)
+    return [filename]
+
+
+def load_skops(path: Path) -> Any:
+    """Load a skops file, trusting only sklearn/numpy/trainwell types.
+
+    Raises:
+        BundleError: the file holds a type outside the trusted modules.
+    """
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=path)
+    refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULE_PREFIXES)]
+    if refused:
+        raise BundleError(f"{path.name} holds types trainwell does not trust: {refused}")
+    return sio.load(path, trusted=untrusted)
+
+
+def load_sklearn_model(directory: Path) -> Any:
+    """Loader used by the registry for scikit-learn entries."""
+    return load_skops(directory / SKOPS_FILE)
+
+
+def save_sklearn_model(model: Any, directory: Path) -> list[str]:
+    """Saver used by the registry for scikit-learn entries."""
+    return save_skops(model, directory)

@@ -1,0 +1,1 @@
+"""Shared utilities: seeding, determinism, environment capture, logging setup, hashing."""

@@ -1,0 +1,53 @@
+"""structlog setup: a console renderer for people, JSON lines for machines.
+
+Library code only calls ``get_logger(__name__)`` and emits events with key/value pairs::
+
+    logger.info("epoch_end", epoch=3, loss=0.41)
+
+The CLI calls :func:`configure_logging` once, from ``--log-format`` and ``--log-level``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Literal
+
+import structlog
+
+LogFormat = Literal["console", "json"]
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+           "error": logging.ERROR}
+
+
+def configure_logging(log_format: LogFormat = "console", level: str = "info") -> None:
+    """Route structlog events to stderr, rendered for a terminal or as JSON lines.
+
+    Args:
+        log_format: ``console`` (coloured when stderr is a terminal) or ``json``.
+        level: minimum level name: debug, info, warning or error.
+    """
+    numeric_level = _LEVELS.get(level.lower(), logging.INFO)
+    renderer: structlog.types.Processor
+    if log_format == "json":
+        renderer = structlog.processors.JSONRenderer(sort_keys=True)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    """Return the structlog logger for a module (``get_logger(__name__)``)."""
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger
