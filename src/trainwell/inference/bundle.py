@@ -19,7 +19,6 @@ never leaves a half-written bundle. Loading re-hashes every file and refuses any
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -46,9 +45,7 @@ REQUIRED_FILES = (CONFIG_FILE, SCHEMA_FILE, PREPROCESSING_FILE, METRICS_FILE)
 
 
 def _relative_files(root: Path) -> list[str]:
-    return sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()
-    )
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
 def write_json(path: Path, payload: Any) -> None:
@@ -56,9 +53,7 @@ def write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def write_bundle(
-    destination: Path, fill: Callable[[Path], None], manifest: dict[str, Any]
-) -> Path:
+def write_bundle(destination: Path, fill: Callable[[Path], None], manifest: dict[str, Any]) -> Path:
     """Create the bundle at ``destination`` atomically.
 
     Args:
@@ -83,7 +78,7 @@ def write_bundle(
             "files": files,
         }
         write_json(staging / MANIFEST_FILE, full)
-        os.replace(staging, destination)
+        staging.replace(destination)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -128,8 +123,9 @@ def verify_bundle(path: Path) -> VerifiedBundle:
     extra = sorted(present - set(expected))
     if extra:
         raise BundleError(f"bundle {path} was altered: unexpected file(s) {', '.join(extra)}")
-    altered = sorted(name for name, digest in expected.items()
-                     if sha256_file(path / name) != digest)
+    altered = sorted(
+        name for name, digest in expected.items() if sha256_file(path / name) != digest
+    )
     if altered:
         raise BundleError(
             f"bundle {path} was altered: sha256 mismatch for {', '.join(altered)} "

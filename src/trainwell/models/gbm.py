@@ -99,7 +99,7 @@ class LightGBMBooster:
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Encoded class labels (classifier) or values (regressor)."""
         if self.is_classifier:
-            return np.argmax(self.predict_proba(X), axis=1)
+            return np.asarray(np.argmax(self.predict_proba(X), axis=1))
         return np.asarray(self.booster.predict(X))
 
 

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from trainwell.data.profile import DataProfile
-    from trainwell.data.schema import InputSchema
     from trainwell.data.splitting import Splits
     from trainwell.models.registry import ArchitectureSpec
     from trainwell.tracking import NullTracker, RunTracker
@@ -138,7 +137,7 @@ def prepare_data(config: ExperimentConfig) -> PreparedData:
 
     from trainwell.data.loading import fingerprint_frame, load_table, source_size_bytes
     from trainwell.data.profile import profile_frame
-    from trainwell.data.splitting import Splits, split_frame
+    from trainwell.data.splitting import split_frame
 
     data = config.data
     target = _resolve_target(config)
@@ -160,22 +159,35 @@ def prepare_data(config: ExperimentConfig) -> PreparedData:
                 parts[name] = part
         frame = pd.concat(parts.values(), keys=list(parts), names=["split", None])
         profile = profile_frame(frame.reset_index(drop=True), target)
-        size_bytes = sum(source_size_bytes(p) or 0 for p in (data.train_path, data.valid_path,
-                                                              data.test_path) if p)
+        size_bytes = sum(
+            source_size_bytes(p) or 0
+            for p in (data.train_path, data.valid_path, data.test_path)
+            if p
+        )
     task = _resolve_task(config, profile)
     stratify = target if task != "tabular-regression" else None
     if data.path is not None:
         splits = split_frame(
-            frame, valid_size=data.valid_size, test_size=data.test_size,
-            seed=config.training.seed, stratify_on=stratify,
-            group_column=data.group_column, time_column=data.time_column,
+            frame,
+            valid_size=data.valid_size,
+            test_size=data.test_size,
+            seed=config.training.seed,
+            stratify_on=stratify,
+            group_column=data.group_column,
+            time_column=data.time_column,
         )
     else:
         splits = _complete_presplit(parts, config, stratify)
     fingerprint = fingerprint_frame(frame.reset_index(drop=True))
-    return PreparedData(splits=splits, target=target, task=task, profile=profile,
-                        fingerprint=fingerprint, dataset=_dataset_name(config),
-                        size_bytes=size_bytes)
+    return PreparedData(
+        splits=splits,
+        target=target,
+        task=task,
+        profile=profile,
+        fingerprint=fingerprint,
+        dataset=_dataset_name(config),
+        size_bytes=size_bytes,
+    )
 
 
 def _complete_presplit(
@@ -188,9 +200,13 @@ def _complete_presplit(
     if "valid" in parts and "test" in parts:
         return Splits(train=train, valid=parts["valid"], test=parts["test"], strategy="files")
     carved = split_frame(
-        train, valid_size=config.data.valid_size, test_size=config.data.test_size,
-        seed=config.training.seed, stratify_on=stratify,
-        group_column=config.data.group_column, time_column=config.data.time_column,
+        train,
+        valid_size=config.data.valid_size,
+        test_size=config.data.test_size,
+        seed=config.training.seed,
+        stratify_on=stratify,
+        group_column=config.data.group_column,
+        time_column=config.data.time_column,
     )
     return Splits(
         train=carved.train,
@@ -205,12 +221,13 @@ def _resolve_task(config: ExperimentConfig, profile: DataProfile) -> str:
     if task is None:
         raise ConfigError("cannot infer the task: set `task.kind` or `data.target`")
     target = profile.target
-    if task == "tabular-classification" and profile.n_classes is not None:
-        if profile.n_classes < MIN_CLASSES:
-            only = next(iter(profile.class_counts), "?")
-            raise DataError(
-                f"target column {target!r} has a single class ({only!r}): nothing to learn"
-            )
+    if (
+        task == "tabular-classification"
+        and profile.n_classes is not None
+        and profile.n_classes < MIN_CLASSES
+    ):
+        only = next(iter(profile.class_counts), "?")
+        raise DataError(f"target column {target!r} has a single class ({only!r}): nothing to learn")
     if task == "tabular-regression" and profile.target_kind != "continuous":
         kind = profile.target_kind
         if kind is not None and not _numeric_target(profile):
@@ -261,8 +278,12 @@ def choose_architecture(
     )
     candidates = [advice.primary, *advice.alternatives]
     alternatives = tuple(
-        {"architecture": c.config_name, "library": c.library, "reason": c.reason,
-         "available": c.available}
+        {
+            "architecture": c.config_name,
+            "library": c.library,
+            "reason": c.reason,
+            "available": c.available,
+        }
         for c in advice.alternatives
     )
     for choice in candidates:
@@ -270,11 +291,14 @@ def choose_architecture(
         if name is not None and is_available(name) and task in get_spec(name).tasks:
             reason = choice.reason
             if choice is not advice.primary:
-                reason = (f"{reason} (the advisor's first choice, {advice.primary.library}, "
-                          "is not installed here)")
+                reason = (
+                    f"{reason} (the advisor's first choice, {advice.primary.library}, "
+                    "is not installed here)"
+                )
             return get_spec(name), Decision(name, "auto", reason, alternatives)
-    raise ModelError(f"no architecture for {task} is installed here; try pip install "
-                     "'trainwell[tabular]'")
+    raise ModelError(
+        f"no architecture for {task} is installed here; try pip install 'trainwell[tabular]'"
+    )
 
 
 def _encode_labels(splits: Splits, target: str) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -315,9 +339,7 @@ def _targets(prepared: PreparedData) -> tuple[tuple[str, ...], dict[str, Any]]:
     return (), encoded
 
 
-def _evaluate(
-    task: str, model: Any, X: np.ndarray, y: Any, n_classes: int
-) -> dict[str, Any]:
+def _evaluate(task: str, model: Any, X: np.ndarray, y: Any, n_classes: int) -> dict[str, Any]:
     import numpy as np
 
     from trainwell.evaluation.metrics import (
@@ -338,8 +360,13 @@ def _evaluate(
 
 
 def _fit_model(
-    spec: ArchitectureSpec, task: str, config: ExperimentConfig, X: dict[str, Any],
-    y: dict[str, Any], tracker: NullTracker | RunTracker, work_dir: Path,
+    spec: ArchitectureSpec,
+    task: str,
+    config: ExperimentConfig,
+    X: dict[str, Any],
+    y: dict[str, Any],
+    tracker: NullTracker | RunTracker,
+    work_dir: Path,
 ) -> Any:
     model = spec.build(task, config.training.seed, dict(config.model.params))
     started = time.perf_counter()
@@ -395,19 +422,28 @@ def run_training(config: ExperimentConfig) -> TrainResult:
     from trainwell.data.preprocessing import prepare_frame
 
     preprocessor.fit(prepare_frame(splits.train, schema))
-    X = {name: transform(preprocessor, getattr(splits, name), schema)
-         for name in ("train", "valid", "test")}
-    tracker = open_tracker(config.tracking.enabled, config.tracking.uri,
-                           config.tracking.experiment, config.tracking.run_name)
+    X = {
+        name: transform(preprocessor, getattr(splits, name), schema)
+        for name in ("train", "valid", "test")
+    }
+    tracker = open_tracker(
+        config.tracking.enabled,
+        config.tracking.uri,
+        config.tracking.experiment,
+        config.tracking.run_name,
+    )
     status = "FAILED"
     try:
         tracker.log_params(flatten_config(config))
         chash = config_hash(config)
         environment = capture_environment()
         tags = {
-            "trainwell.version": __version__, "trainwell.task": task,
-            "trainwell.architecture": spec.name, "trainwell.decision": decision.reason,
-            "trainwell.data_fingerprint": prepared.fingerprint, "trainwell.config_hash": chash,
+            "trainwell.version": __version__,
+            "trainwell.task": task,
+            "trainwell.architecture": spec.name,
+            "trainwell.decision": decision.reason,
+            "trainwell.data_fingerprint": prepared.fingerprint,
+            "trainwell.config_hash": chash,
             "trainwell.seed": str(config.training.seed),
             "trainwell.git_commit": str(environment.get("git_commit") or "none"),
         }
@@ -418,8 +454,7 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         # 6. evaluate beside the baseline
         n_classes = len(classes)
         baseline = build_baseline(task, config.training.seed)
-        baseline.fit(X["train"], y["train"] if y["train"] is not None else
-                     _zeros(len(X["train"])))
+        baseline.fit(X["train"], y["train"] if y["train"] is not None else _zeros(len(X["train"])))
         metrics: dict[str, Any] = {
             "valid": _evaluate(task, model, X["valid"], y["valid"], n_classes),
             "test": _evaluate(task, model, X["test"], y["test"], n_classes),
@@ -427,14 +462,16 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         }
         metrics["lift_test"] = lift(metrics["test"], metrics["baseline_test"])
         for split in ("valid", "test", "baseline_test"):
-            tracker.log_metrics({f"{split}/{k}": v for k, v in metrics[split].items()
-                                 if isinstance(v, float)})
+            tracker.log_metrics(
+                {f"{split}/{k}": v for k, v in metrics[split].items() if isinstance(v, float)}
+            )
         # 7. bundle
         destination = Path(config.output.dir) / _bundle_name(config, prepared.dataset, spec.name)
 
         def fill(directory: Path) -> None:
             (directory / bundle_io.CONFIG_FILE).write_text(
-                yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
+                yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
+            )
             bundle_io.write_json(directory / bundle_io.SCHEMA_FILE, schema.model_dump(mode="json"))
             save_skops(preprocessor, directory, bundle_io.PREPROCESSING_FILE)
             model_dir = directory / bundle_io.MODEL_DIR
@@ -444,11 +481,18 @@ def run_training(config: ExperimentConfig) -> TrainResult:
             bundle_io.write_json(directory / bundle_io.DECISION_FILE, decision.as_dict())
 
         manifest = {
-            "trainwell_version": __version__, "task": task, "architecture": spec.name,
-            "run_id": tracker.run_id, "data_fingerprint": prepared.fingerprint,
-            "config_hash": chash, "seed": config.training.seed, "seeding": seed_report,
-            "dataset": prepared.dataset, "environment": environment,
-            "decision_reason": decision.reason, "split_strategy": splits.strategy,
+            "trainwell_version": __version__,
+            "task": task,
+            "architecture": spec.name,
+            "run_id": tracker.run_id,
+            "data_fingerprint": prepared.fingerprint,
+            "config_hash": chash,
+            "seed": config.training.seed,
+            "seeding": seed_report,
+            "dataset": prepared.dataset,
+            "environment": environment,
+            "decision_reason": decision.reason,
+            "split_strategy": splits.strategy,
             "split_sizes": splits.sizes(),
         }
         bundle_path = bundle_io.write_bundle(destination, fill, manifest)
@@ -458,11 +502,18 @@ def run_training(config: ExperimentConfig) -> TrainResult:
     finally:
         tracker.finish(status)
     return TrainResult(
-        dataset=prepared.dataset, task=task, decision=decision, metrics=metrics,
-        baseline_name=baseline_name(task), primary_metric=PRIMARY_METRIC[task],
-        bundle_path=bundle_path, run_id=tracker.run_id,
-        tracking_uri=getattr(tracker, "uri", None), split_sizes=splits.sizes(),
-        seed=config.training.seed, duration_s=time.perf_counter() - started,
+        dataset=prepared.dataset,
+        task=task,
+        decision=decision,
+        metrics=metrics,
+        baseline_name=baseline_name(task),
+        primary_metric=PRIMARY_METRIC[task],
+        bundle_path=bundle_path,
+        run_id=tracker.run_id,
+        tracking_uri=getattr(tracker, "uri", None),
+        split_sizes=splits.sizes(),
+        seed=config.training.seed,
+        duration_s=time.perf_counter() - started,
         profile=prepared.profile,
     )
 
