@@ -16,10 +16,10 @@ from typing import Any
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-from trainwell.config.loader import resolve_config  # noqa: E402
-from trainwell.errors import TrainwellError  # noqa: E402
-from trainwell.models.registry import architectures_for, is_available  # noqa: E402
-from trainwell.training.pipeline import run_training  # noqa: E402
+from trainwell.config.loader import resolve_config
+from trainwell.errors import TrainwellError
+from trainwell.models.registry import architectures_for, is_available
+from trainwell.training.pipeline import run_training
 
 DATASETS = ("breast_cancer", "iris", "wine", "digits", "diabetes")
 # A model is "clearly worse" when its primary metric is worse by more than this (absolute
@@ -41,8 +41,10 @@ def run(dataset: str, architecture: str) -> tuple[str, float, float]:
     start = time.perf_counter()
     result = run_training(config)
     seconds = time.perf_counter() - start
-    return result.decision.architecture, float(result.metrics["test"][result.primary_metric]), (
-        seconds
+    return (
+        result.decision.architecture,
+        float(result.metrics["test"][result.primary_metric]),
+        (seconds),
     )
 
 
@@ -77,8 +79,10 @@ def main() -> None:
             print(f"  {name:16s} {score:18.4f} {seconds:8.2f}{mark}")
         beaten: list[Any] = [n for n, (s, _) in results.items() if better(metric, s, auto_score)]
         if beaten:
-            failures.append(f"{dataset}: auto ({chosen}, {auto_score:.4f}) clearly worse than "
-                            f"{', '.join(beaten)}")
+            failures.append(
+                f"{dataset}: auto ({chosen}, {auto_score:.4f}) clearly worse than "
+                f"{', '.join(beaten)}"
+            )
         print(f"  auto: {auto_score:.4f} in {auto_seconds:.2f}s")
     print("\nverdict:", "auto never clearly worse" if not failures else "; ".join(failures))
 

@@ -1,7 +1,7 @@
 """Write a dataset that scikit-learn ships to a CSV or Parquet file, to try trainwell on a file.
 
-    python scripts/export_dataset.py breast_cancer data/raw/breast_cancer.csv
-    trainwell train data.path=data/raw/breast_cancer.csv data.target=target
+python scripts/export_dataset.py breast_cancer data/raw/breast_cancer.csv
+trainwell train data.path=data/raw/breast_cancer.csv data.target=target
 """
 
 from __future__ import annotations

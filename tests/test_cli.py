@@ -101,8 +101,11 @@ def test_train_regression_from_csv_with_env_override(
     diabetes.to_csv("diabetes.csv", index=False)
     monkeypatch.setenv("TRAINWELL_TRAINING__SEED", "11")
     code, out = invoke(
-        "train", "data.path=diabetes.csv", "data.target=progression",
-        "model.architecture=sklearn-hgb", "output.dir=out/bundles",
+        "train",
+        "data.path=diabetes.csv",
+        "data.target=progression",
+        "model.architecture=sklearn-hgb",
+        "output.dir=out/bundles",
     )
     assert code == 0, out
     assert "tabular-regression" in out
@@ -133,15 +136,25 @@ def test_same_seed_reproduces_metrics_and_predictions(tmp_path: Path) -> None:
     outputs = []
     for out_dir in ("a", "b"):
         code, out = invoke(
-            "train", "data.path=sklearn:wine", "model.architecture=sklearn-rf",
-            "model.params={n_estimators: 20}", "tracking.enabled=false", f"output.dir={out_dir}",
+            "train",
+            "data.path=sklearn:wine",
+            "model.architecture=sklearn-rf",
+            "model.params={n_estimators: 20}",
+            "tracking.enabled=false",
+            f"output.dir={out_dir}",
         )
         assert code == 0, out
         bundle = only_bundle(tmp_path / out_dir)
         manifest = json.loads((bundle / "manifest.json").read_text())
         proba = Predictor.load(bundle).predict_frame(wine)
-        outputs.append((manifest["data_fingerprint"], manifest["config_hash"],
-                        (bundle / "metrics.json").read_text(), proba))
+        outputs.append(
+            (
+                manifest["data_fingerprint"],
+                manifest["config_hash"],
+                (bundle / "metrics.json").read_text(),
+                proba,
+            )
+        )
     (fp_a, hash_a, metrics_a, proba_a), (fp_b, hash_b, metrics_b, proba_b) = outputs
     assert (fp_a, metrics_a) == (fp_b, metrics_b)
     assert hash_a != hash_b  # output.dir differs, so the config hash must too
@@ -165,31 +178,45 @@ def write(path: str, text: str) -> str:
 
 
 BAD_INPUTS = [
-    pytest.param(["data.path=nope.csv", "data.target=y"], "data file not found: nope.csv",
-                 id="missing-file"),
+    pytest.param(
+        ["data.path=nope.csv", "data.target=y"], "data file not found: nope.csv", id="missing-file"
+    ),
     pytest.param(["data.path=empty.csv", "data.target=y"], "data file is empty", id="empty-csv"),
-    pytest.param(["data.path=binary.csv", "data.target=y"], "cannot read data file",
-                 id="unreadable-csv"),
-    pytest.param(["data.path=ok.csv", "data.target=label"], "target column 'label' not found",
-                 id="missing-target"),
-    pytest.param(["data.path=oneclass.csv", "data.target=y"], "has a single class",
-                 id="single-class"),
-    pytest.param(["data.path=emptycol.csv", "data.target=y"], "no values at all",
-                 id="all-empty-column"),
-    pytest.param(["data.path=text_target.csv", "data.target=y",
-                  "task.kind=tabular-regression"], "is not numeric", id="non-numeric-regression"),
+    pytest.param(
+        ["data.path=binary.csv", "data.target=y"], "cannot read data file", id="unreadable-csv"
+    ),
+    pytest.param(
+        ["data.path=ok.csv", "data.target=label"],
+        "target column 'label' not found",
+        id="missing-target",
+    ),
+    pytest.param(
+        ["data.path=oneclass.csv", "data.target=y"], "has a single class", id="single-class"
+    ),
+    pytest.param(
+        ["data.path=emptycol.csv", "data.target=y"], "no values at all", id="all-empty-column"
+    ),
+    pytest.param(
+        ["data.path=text_target.csv", "data.target=y", "task.kind=tabular-regression"],
+        "is not numeric",
+        id="non-numeric-regression",
+    ),
     pytest.param(["training.sed=3"], "unknown key `training.sed`", id="unknown-key"),
-    pytest.param(["training.seed=-1"], "`training.seed`: Input should be greater than or equal",
-                 id="out-of-range"),
-    pytest.param(["model.architecture=resnet-9000"], "unknown architecture 'resnet-9000'",
-                 id="unknown-architecture"),
+    pytest.param(
+        ["training.seed=-1"],
+        "`training.seed`: Input should be greater than or equal",
+        id="out-of-range",
+    ),
+    pytest.param(
+        ["model.architecture=resnet-9000"],
+        "unknown architecture 'resnet-9000'",
+        id="unknown-architecture",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("args", "message"), BAD_INPUTS)
-def test_bad_input_is_one_clear_line(
-    args: list[str], message: str, tmp_path: Path
-) -> None:
+def test_bad_input_is_one_clear_line(args: list[str], message: str, tmp_path: Path) -> None:
     rows = "\n".join(f"{i},{i % 3},{i * 2}" for i in range(30))
     write("empty.csv", "")
     Path("binary.csv").write_bytes(b"\xff\xfe\x00\x81" * 64)
@@ -221,8 +248,12 @@ def test_missing_config_file() -> None:
 
 @pytest.mark.slow
 def test_predict_refuses_altered_bundle_and_bad_rows(tmp_path: Path) -> None:
-    code, out = invoke("train", "data.path=sklearn:iris", "model.architecture=sklearn-linear",
-                       "tracking.enabled=false")
+    code, out = invoke(
+        "train",
+        "data.path=sklearn:iris",
+        "model.architecture=sklearn-linear",
+        "tracking.enabled=false",
+    )
     assert code == 0, out
     bundle = only_bundle(tmp_path / "models")
     iris = load_iris(as_frame=True).frame
@@ -258,8 +289,7 @@ def test_help_lists_commands_without_heavy_imports() -> None:
         "heavy = [m for m in ('torch', 'sklearn', 'mlflow', 'pandas') if m in sys.modules]; "
         "print(heavy)"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
     code_help, out = invoke("--help")
     assert code_help == 0

@@ -21,8 +21,12 @@ SUMMARY_METRICS: dict[str, tuple[str, ...]] = {
 
 def render_config(console: Console, config: ExperimentConfig) -> None:
     """Print the resolved config as YAML."""
-    console.print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), end="",
-                  highlight=False, markup=False)
+    console.print(
+        yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False),
+        end="",
+        highlight=False,
+        markup=False,
+    )
 
 
 def _fmt(value: Any) -> str:
@@ -44,8 +48,10 @@ def render_train_result(console: Console, result: TrainResult) -> None:
         f"[bold]splits[/]    train {sizes['train']} / valid {sizes['valid']} / "
         f"test {sizes['test']} (seed {result.seed})"
     )
-    console.print(f"[bold]model[/]     {result.decision.architecture} — {result.decision.reason}",
-                  highlight=False)
+    console.print(
+        f"[bold]model[/]     {result.decision.architecture} — {result.decision.reason}",
+        highlight=False,
+    )
     table = Table(title="test metrics", title_justify="left")
     table.add_column("metric")
     table.add_column("model", justify="right")
@@ -60,8 +66,9 @@ def render_train_result(console: Console, result: TrainResult) -> None:
         from trainwell.tracking import ui_command
 
         console.print(f"[bold]mlflow run[/] {result.run_id}", highlight=False)
-        console.print(f"[bold]open UI[/]   {ui_command(result.tracking_uri)}", highlight=False,
-                      soft_wrap=True)
+        console.print(
+            f"[bold]open UI[/]   {ui_command(result.tracking_uri)}", highlight=False, soft_wrap=True
+        )
     else:
         console.print("[bold]mlflow[/]    tracking disabled (tracking.enabled=false)")
     console.print(f"[dim]done in {result.duration_s:.1f}s[/]")

@@ -145,7 +145,9 @@ def resolve_config(
     try:
         return ExperimentConfig.model_validate(tree)
     except ValidationError as exc:
-        where = source if len(sources) == 1 else f"{source} (+ {', '.join(sorted(set(sources[1:])))})"
+        where = (
+            source if len(sources) == 1 else f"{source} (+ {', '.join(sorted(set(sources[1:])))})"
+        )
         raise ConfigError(format_validation_error(exc, where)) from exc
 
 

@@ -70,9 +70,7 @@ def _time_split(
     import pandas as pd
 
     times = frame[time_column]
-    if not pd.api.types.is_datetime64_any_dtype(times) and not pd.api.types.is_numeric_dtype(
-        times
-    ):
+    if not pd.api.types.is_datetime64_any_dtype(times) and not pd.api.types.is_numeric_dtype(times):
         try:
             times = pd.to_datetime(times)
         except (ValueError, TypeError) as exc:

@@ -33,9 +33,7 @@ BINARY_CLASS_COUNT = 2
 PROBA_FLOOR = 1e-15
 
 
-def classification_metrics(
-    y_true: np.ndarray, proba: np.ndarray, n_classes: int
-) -> dict[str, Any]:
+def classification_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> dict[str, Any]:
     """accuracy, balanced accuracy, macro F1, ROC-AUC, log loss and the confusion matrix.
 
     Args:
@@ -53,7 +51,9 @@ def classification_metrics(
         "f1_macro": float(
             metrics.f1_score(y_true, y_pred, average="macro", labels=labels, zero_division=0)
         ),
-        "log_loss": float(metrics.log_loss(y_true, np.clip(proba, PROBA_FLOOR, 1.0), labels=labels)),
+        "log_loss": float(
+            metrics.log_loss(y_true, np.clip(proba, PROBA_FLOOR, 1.0), labels=labels)
+        ),
         "confusion_matrix": metrics.confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
     present = np.unique(y_true)

@@ -124,8 +124,9 @@ class Predictor:
 
         frame = load_table(str(input_path))
         parts = [
-            self.predict_frame(frame.iloc[start : start + chunk_rows],
-                               strict_categories=strict_categories)
+            self.predict_frame(
+                frame.iloc[start : start + chunk_rows], strict_categories=strict_categories
+            )
             for start in range(0, len(frame), chunk_rows)
         ]
         result = pd.concat(parts)

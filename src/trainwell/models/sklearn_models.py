@@ -24,8 +24,10 @@ def build_hgb(task: str, seed: int, params: dict[str, Any]) -> Any:
     """HistGradientBoosting: scikit-learn's fast histogram GBM, the playbook's default."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    cls = HistGradientBoostingClassifier if _is_classification(task) else (
-        HistGradientBoostingRegressor
+    cls = (
+        HistGradientBoostingClassifier
+        if _is_classification(task)
+        else (HistGradientBoostingRegressor)
     )
     return cls(**{"random_state": seed, **params})
 

@@ -11,8 +11,21 @@ from pathlib import Path
 
 # The packages whose versions change results; recorded in every bundle and run.
 TRACKED_PACKAGES: tuple[str, ...] = (
-    "trainwell", "numpy", "pandas", "scikit-learn", "scipy", "torch", "xgboost-cpu", "xgboost",
-    "lightgbm", "catboost", "mlflow", "skops", "safetensors", "pydantic", "rtdl_revisiting_models",
+    "trainwell",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "scipy",
+    "torch",
+    "xgboost-cpu",
+    "xgboost",
+    "lightgbm",
+    "catboost",
+    "mlflow",
+    "skops",
+    "safetensors",
+    "pydantic",
+    "rtdl_revisiting_models",
 )
 GIT_TIMEOUT_SECONDS = 5
 HASH_CHUNK_BYTES = 1 << 20
@@ -37,12 +50,20 @@ def git_commit(directory: Path | None = None) -> str | None:
     cwd = directory or Path.cwd()
     try:
         head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
-            timeout=GIT_TIMEOUT_SECONDS, check=True,
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=True,
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-            capture_output=True, text=True, timeout=GIT_TIMEOUT_SECONDS, check=True,
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None

@@ -16,8 +16,12 @@ from typing import Literal
 import structlog
 
 LogFormat = Literal["console", "json"]
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "error": logging.ERROR}
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 
 def configure_logging(log_format: LogFormat = "console", level: str = "info") -> None:
