@@ -84,11 +84,13 @@ def split_config_args(args: list[str]) -> tuple[Path | None, list[str]]:
 
 
 def _load_experiment(args: list[str]) -> Any:
-    from trainwell.config.defaults import DEFAULT_EXPERIMENT
-    from trainwell.config.loader import load_config
+    from trainwell.config.defaults import default_experiment
+    from trainwell.config.loader import load_config, parse_override
 
     path, overrides = split_config_args(args)
-    return load_config(path, overrides, default=DEFAULT_EXPERIMENT)
+    keys = {parse_override(text)[0] for text in overrides}
+    keys |= {k.removeprefix("TRAINWELL_").lower().replace("__", ".") for k in os.environ}
+    return load_config(path, overrides, default=default_experiment(keys))
 
 
 @app.command()

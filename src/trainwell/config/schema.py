@@ -49,10 +49,11 @@ class DataConfig(_Section):
         None, description="Target column. Bundled datasets default to `target`."
     )
     group_column: str | None = Field(
-        None, description="Rows sharing a value stay in one split (GroupShuffleSplit)."
+        None,
+        description="Rows sharing a value stay in one split (GroupShuffleSplit); not a feature.",
     )
     time_column: str | None = Field(
-        None, description="Split by time: oldest rows train, newest rows test."
+        None, description="Split by time: oldest rows train, newest rows test; not a feature."
     )
     drop_columns: tuple[str, ...] = Field((), description="Columns removed before training.")
     valid_size: float = Field(DEFAULT_VALID_SIZE, gt=0.0, lt=0.5)

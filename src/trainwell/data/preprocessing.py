@@ -30,7 +30,14 @@ UNKNOWN_CATEGORY_CODE = -1
 def build_schema(
     train: pd.DataFrame, target: str | None, drop_columns: tuple[str, ...] = ()
 ) -> InputSchema:
-    """Describe the feature columns of the training split (text columns are dropped)."""
+    """Describe the feature columns of the training split (text columns are dropped).
+
+    Raises:
+        DataError: a column to drop does not exist, or a feature column has no values at all.
+    """
+    unknown = [c for c in drop_columns if c not in train.columns]
+    if unknown:
+        raise DataError(f"column(s) to drop not found in the data: {', '.join(unknown)}")
     features = train.drop(columns=[c for c in (target, *drop_columns) if c is not None])
     empty = [c for c in features.columns if features[c].isna().all()]
     if empty:

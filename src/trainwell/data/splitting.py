@@ -82,7 +82,7 @@ def _time_split(
     return frame.loc[order[:-n_held]], frame.loc[order[-n_held:]]
 
 
-def _split_once(
+def split_off(
     frame: pd.DataFrame,
     size: float,
     seed: int,
@@ -90,6 +90,7 @@ def _split_once(
     group_column: str | None,
     time_column: str | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Hold out a ``size`` share of ``frame``: returns (rest, held_out, strategy)."""
     for column in (group_column, time_column):
         if column is not None and column not in frame.columns:
             raise DataError(f"split column {column!r} not found in the data")
@@ -118,13 +119,9 @@ def split_frame(
     ``group_column`` keeps each group in one split; ``time_column`` puts the newest rows in test
     and the next newest in validation.
     """
-    rest, test, strategy = _split_once(
-        frame, test_size, seed, stratify_on, group_column, time_column
-    )
+    rest, test, strategy = split_off(frame, test_size, seed, stratify_on, group_column, time_column)
     relative_valid = valid_size / (1.0 - test_size)
-    train, valid, _ = _split_once(
-        rest, relative_valid, seed, stratify_on, group_column, time_column
-    )
+    train, valid, _ = split_off(rest, relative_valid, seed, stratify_on, group_column, time_column)
     splits = Splits(train=train, valid=valid, test=test, strategy=strategy)
     for name, size in splits.sizes().items():
         if size < MIN_SPLIT_ROWS:

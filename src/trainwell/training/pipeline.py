@@ -193,27 +193,26 @@ def prepare_data(config: ExperimentConfig) -> PreparedData:
 def _complete_presplit(
     parts: dict[str, pd.DataFrame], config: ExperimentConfig, stratify: str | None
 ) -> Splits:
-    """Use the given files; carve a missing validation or test split out of training."""
-    from trainwell.data.splitting import Splits, split_frame
+    """Use the given files; hold a missing validation or test split out of training."""
+    from trainwell.data.splitting import Splits, split_off
 
     train = parts["train"]
-    if "valid" in parts and "test" in parts:
-        return Splits(train=train, valid=parts["valid"], test=parts["test"], strategy="files")
-    carved = split_frame(
-        train,
-        valid_size=config.data.valid_size,
-        test_size=config.data.test_size,
-        seed=config.training.seed,
-        stratify_on=stratify,
-        group_column=config.data.group_column,
-        time_column=config.data.time_column,
-    )
-    return Splits(
-        train=carved.train,
-        valid=parts.get("valid", carved.valid),
-        test=parts.get("test", carved.test),
-        strategy=f"files+{carved.strategy}",
-    )
+    strategy = "files"
+    held: dict[str, pd.DataFrame] = {}
+    for name, size in (("test", config.data.test_size), ("valid", config.data.valid_size)):
+        if name in parts:
+            held[name] = parts[name]
+            continue
+        train, held[name], how = split_off(
+            train,
+            size,
+            config.training.seed,
+            stratify,
+            config.data.group_column,
+            config.data.time_column,
+        )
+        strategy = f"files+{how}"
+    return Splits(train=train, valid=held["valid"], test=held["test"], strategy=strategy)
 
 
 def _resolve_task(config: ExperimentConfig, profile: DataProfile) -> str:
@@ -415,7 +414,10 @@ def run_training(config: ExperimentConfig) -> TrainResult:
     logger.info("architecture_chosen", architecture=spec.name, reason=decision.reason)
     # 4. preprocessing, fitted on train only
     splits = prepared.splits
-    schema = build_schema(splits.train, prepared.target, config.data.drop_columns)
+    split_columns = tuple(c for c in (config.data.group_column, config.data.time_column) if c)
+    schema = build_schema(
+        splits.train, prepared.target, (*config.data.drop_columns, *split_columns)
+    )
     classes, y = _targets(prepared)
     schema = schema.model_copy(update={"classes": classes})
     preprocessor = build_preprocessor(schema, spec.encoding, spec.scale)

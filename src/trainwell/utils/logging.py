@@ -10,6 +10,7 @@ The CLI calls :func:`configure_logging` once, from ``--log-format`` and ``--log-
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Literal
 
@@ -22,6 +23,11 @@ _LEVELS = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
 }
+
+
+# Libraries that log through the standard library at INFO; shown only from WARNING up unless
+# the user asks for debug.
+NOISY_LIBRARIES = ("mlflow", "alembic", "urllib3", "httpx", "numexpr")
 
 
 def configure_logging(log_format: LogFormat = "console", level: str = "info") -> None:
@@ -49,6 +55,11 @@ def configure_logging(log_format: LogFormat = "console", level: str = "info") ->
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    library_level = numeric_level if numeric_level == logging.DEBUG else logging.WARNING
+    for name in NOISY_LIBRARIES:
+        logging.getLogger(name).setLevel(library_level)
+    # MLflow resets its logger at import time from this variable.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", logging.getLevelName(library_level))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
