@@ -126,6 +126,39 @@ def train(
 
 
 @app.command()
+def check(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="The same experiment YAML and key=value overrides as `train`.",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"checks": [...]} instead of a table.')
+    ] = False,
+) -> None:
+    """Run the pre-training checklist alone. Exit 0: all pass; 1: a check failed; 2: could not
+    run."""
+    try:
+        config = _load_experiment(args or [])
+        from trainwell.cli_render import render_checks
+        from trainwell.training.pipeline import check_run
+
+        report = check_run(config)
+    except TrainwellError as exc:
+        raise fail(exc) from None
+    if as_json:
+        import json
+
+        payload = {"checks": [c.model_dump(mode="json") for c in report.checks]}
+        console.print_json(json.dumps(payload))
+    else:
+        render_checks(console, report)
+    raise typer.Exit(1 if report.failed else 0)
+
+
+@app.command()
 def predict(
     bundle: Annotated[Path, typer.Argument(help="A model bundle directory written by train.")],
     input_path: Annotated[Path, typer.Option("--input", "-i", help="CSV or Parquet rows.")],

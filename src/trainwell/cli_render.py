@@ -10,6 +10,7 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from trainwell.config.schema import ExperimentConfig
+    from trainwell.evaluation.checks import CheckReport
     from trainwell.training.pipeline import TrainResult
 
 SUMMARY_METRICS: dict[str, tuple[str, ...]] = {
@@ -61,6 +62,13 @@ def render_train_result(console: Console, result: TrainResult) -> None:
         marker = " *" if name == result.primary_metric else ""
         table.add_row(f"{name}{marker}", _fmt(test.get(name)), _fmt(baseline.get(name)))
     console.print(table)
+    summary = {s: sum(c.status == s for c in result.checks.checks) for s in STATUS_STYLE}
+    console.print(
+        f"[bold]checks[/]    {summary['pass']} pass, {summary['warn']} warn, "
+        f"{summary['skip']} skip (details: checks.json in the bundle)"
+    )
+    for check in result.checks.warnings:
+        console.print(f"  [yellow]warn[/] {check.id}: {check.message}", highlight=False)
     console.print(f"[bold]bundle[/]    {result.bundle_path}", highlight=False)
     if result.run_id is not None and result.tracking_uri is not None:
         from trainwell.tracking import ui_command
@@ -72,3 +80,25 @@ def render_train_result(console: Console, result: TrainResult) -> None:
     else:
         console.print("[bold]mlflow[/]    tracking disabled (tracking.enabled=false)")
     console.print(f"[dim]done in {result.duration_s:.1f}s[/]")
+
+
+STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "skip": "dim"}
+
+
+def render_checks(console: Console, report: CheckReport) -> None:
+    """The checklist as a table: id, status, finding, hint."""
+    table = Table(title="pre-training checklist", title_justify="left", show_lines=False)
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("finding", overflow="fold")
+    table.add_column("hint", overflow="fold", style="dim")
+    for check in report.checks:
+        style = STATUS_STYLE[check.status]
+        status = f"[{style}]{check.status}[/]"
+        if check.downgraded_from is not None:
+            status += f" [dim](was {check.downgraded_from})[/]"
+        table.add_row(check.id, status, check.message, check.hint)
+    console.print(table)
+    failed, warned = len(report.failed), len(report.warnings)
+    verdict = "[bold red]blocked[/]" if failed else "[green]ready to train[/]"
+    console.print(f"{verdict}: {failed} failing, {warned} warning(s), {len(report.checks)} checks")

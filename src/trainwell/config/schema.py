@@ -134,6 +134,40 @@ class TrackingConfig(_Section):
     run_name: str | None = None
 
 
+CheckLevel = Literal["fail", "warn", "skip"]
+
+
+class ChecksConfig(_Section):
+    """The pre-training checklist (`trainwell check`, and the gate before every `train`).
+
+    A failing check stops `train`. To accept a finding knowingly, downgrade that check
+    (``checks.downgrade={leakage.duplicate_rows: warn}``); the downgrade is recorded in the
+    bundle and the MLflow run.
+    """
+
+    enabled: bool = Field(True, description="Run the checklist before training.")
+    downgrade: dict[str, CheckLevel] = Field(
+        default_factory=dict, description="Check id -> warn or skip (never silently ignored)."
+    )
+    # Thresholds, each with the reasoning in docs/checks.md.
+    duplicate_share_fail: float = Field(
+        0.05, ge=0.0, le=1.0, description="Share of valid/test rows also in train that fails."
+    )
+    target_proxy_score: float = Field(
+        0.99, gt=0.5, le=1.0, description="Single-feature score that marks target leakage."
+    )
+    imbalance_ratio: float = Field(
+        20.0, gt=1.0, description="Majority/minority class ratio reported as severe imbalance."
+    )
+    id_like_unique_share: float = Field(0.99, gt=0.5, le=1.0)
+    shift_statistic: float = Field(
+        0.3, gt=0.0, le=1.0, description="KS statistic / total-variation distance that warns."
+    )
+    sample_rows: int = Field(
+        50_000, ge=1000, description="Rows sampled for the per-feature and shift checks."
+    )
+
+
 class OutputConfig(_Section):
     """Where model bundles go."""
 
@@ -149,6 +183,7 @@ class ExperimentConfig(_Section):
     model: ModelConfig = ModelConfig()
     training: TrainingConfig = TrainingConfig()
     tracking: TrackingConfig = TrackingConfig()
+    checks: ChecksConfig = ChecksConfig()
     output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")

@@ -11,6 +11,7 @@ Layout::
       model/...            the model in its safe format (skops / native GBM / safetensors)
       metrics.json         test and validation metrics beside the baseline's
       decision.json        the architecture decision and its reason
+      checks.json          the pre-training checklist result
 
 The bundle is written into a temporary sibling directory and renamed into place, so a crash
 never leaves a half-written bundle. Loading re-hashes every file and refuses any difference.
@@ -39,6 +40,7 @@ SCHEMA_FILE = "schema.json"
 PREPROCESSING_FILE = "preprocessing.skops"
 METRICS_FILE = "metrics.json"
 DECISION_FILE = "decision.json"
+CHECKS_FILE = "checks.json"
 MODEL_DIR = "model"
 BUNDLE_FORMAT_VERSION = 1
 REQUIRED_FILES = (CONFIG_FILE, SCHEMA_FILE, PREPROCESSING_FILE, METRICS_FILE)

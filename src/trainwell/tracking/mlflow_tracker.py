@@ -64,6 +64,9 @@ class Tracker(Protocol):
     def finish(self, status: str) -> None:
         """End the run with FINISHED / FAILED / KILLED."""
 
+    def logged_params(self) -> dict[str, str]:
+        """The parameters the tracker holds for this run (read back)."""
+
 
 class NullTracker:
     """Tracking disabled: every call is a no-op, ``run_id`` is None."""
@@ -84,6 +87,10 @@ class NullTracker:
 
     def finish(self, status: str) -> None:
         """Do nothing."""
+
+    def logged_params(self) -> dict[str, str]:
+        """Nothing is logged."""
+        return {}
 
 
 class RunTracker:
@@ -141,6 +148,16 @@ class RunTracker:
     def finish(self, status: str) -> None:
         """Mark the run terminated."""
         self._call("set_terminated", status=status)
+
+    def logged_params(self) -> dict[str, str]:
+        """Read the run's parameters back from the store."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            params: dict[str, str] = dict(self.client.get_run(self.run_id).data.params)
+        except (MlflowException, OSError) as exc:
+            raise TrackingError(f"cannot read run {self.run_id} at {self.uri}: {exc}") from exc
+        return params
 
 
 def open_tracker(

@@ -9,10 +9,11 @@ The config stops here: components below receive plain values (STYLE.md §3).
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ import yaml
 from trainwell import __version__
 from trainwell.config.loader import config_hash, flatten_config
 from trainwell.config.schema import ExperimentConfig
-from trainwell.errors import ConfigError, DataError, ModelError
+from trainwell.errors import CheckFailedError, ConfigError, DataError, ModelError
 from trainwell.utils.logging import get_logger
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from trainwell.data.profile import DataProfile
+    from trainwell.data.schema import InputSchema
     from trainwell.data.splitting import Splits
+    from trainwell.evaluation.checks import CheckReport, CheckResult
     from trainwell.models.registry import ArchitectureSpec
     from trainwell.tracking import NullTracker, RunTracker
 
@@ -40,6 +43,12 @@ MIN_CLASSES = 2
 SLUG_MAX_LENGTH = 40
 RUN_SUFFIX_LENGTH = 6
 ANOMALY_LABEL = 1
+SPLIT_NAMES = ("train", "valid", "test")
+TORCH_ONLY_CHECKS = (
+    ("one_batch.overfit", "overfitting one batch"),
+    ("eval_mode", "the eval-mode check"),
+    ("checkpoint.completeness", "checkpoint completeness"),
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,7 @@ class TrainResult:
     seed: int
     duration_s: float
     profile: DataProfile
-    warnings: tuple[str, ...] = field(default=())
+    checks: CheckReport
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,7 @@ class PreparedData:
     fingerprint: str
     dataset: str
     size_bytes: int | None
+    target_missing_rows: int = 0
 
 
 def _slug(text: str) -> str:
@@ -119,7 +129,10 @@ def _resolve_target(config: ExperimentConfig) -> str | None:
     raise ConfigError("`data.target` is required: name the column to predict (data.target=...)")
 
 
-def _drop_missing_target(frame: pd.DataFrame, target: str | None, where: str) -> pd.DataFrame:
+def _drop_missing_target(
+    frame: pd.DataFrame, target: str | None, where: str, dropped: list[int]
+) -> pd.DataFrame:
+    """Rows without a target cannot be learned from; drop them and count them in ``dropped``."""
     if target is None or target not in frame.columns:
         return frame
     missing = int(frame[target].isna().sum())
@@ -127,6 +140,7 @@ def _drop_missing_target(frame: pd.DataFrame, target: str | None, where: str) ->
         raise DataError(f"target column {target!r} has no values in the {where} data")
     if missing:
         logger.warning("rows_without_target_dropped", rows=missing, split=where)
+        dropped.append(missing)
         return frame[frame[target].notna()]
     return frame
 
@@ -141,17 +155,18 @@ def prepare_data(config: ExperimentConfig) -> PreparedData:
 
     data = config.data
     target = _resolve_target(config)
+    dropped: list[int] = []
     if data.path is not None:
-        frame = _drop_missing_target(load_table(data.path), target, "input")
+        frame = _drop_missing_target(load_table(data.path), target, "input", dropped)
         profile = profile_frame(frame, target)
         size_bytes = source_size_bytes(data.path)
     else:
         assert data.train_path is not None  # guaranteed by DataConfig's validator
-        train = _drop_missing_target(load_table(data.train_path), target, "training")
+        train = _drop_missing_target(load_table(data.train_path), target, "training", dropped)
         parts = {"train": train}
         for name, path in (("valid", data.valid_path), ("test", data.test_path)):
             if path is not None:
-                part = _drop_missing_target(load_table(path), target, name)
+                part = _drop_missing_target(load_table(path), target, name, dropped)
                 if list(part.columns) != list(train.columns):
                     raise DataError(
                         f"the {name} file's columns differ from the training file's: {path}"
@@ -187,6 +202,7 @@ def prepare_data(config: ExperimentConfig) -> PreparedData:
         fingerprint=fingerprint,
         dataset=_dataset_name(config),
         size_bytes=size_bytes,
+        target_missing_rows=sum(dropped),
     )
 
 
@@ -388,31 +404,41 @@ def _bundle_name(config: ExperimentConfig, dataset: str, architecture: str) -> s
     return f"{_slug(base)}-{architecture}-{stamp}-{suffix}"
 
 
-def run_training(config: ExperimentConfig) -> TrainResult:
-    """Run the whole `train` job for a validated config.
+@dataclass(frozen=True)
+class Features:
+    """The schema and fitted preprocessing, and every split turned into model inputs."""
 
-    Raises:
-        TrainwellError: any subclass, with a message that names the problem.
-    """
-    from trainwell.data.preprocessing import build_preprocessor, build_schema, transform
-    from trainwell.evaluation.baselines import baseline_name, build_baseline
-    from trainwell.evaluation.metrics import PRIMARY_METRIC, lift
-    from trainwell.inference import bundle as bundle_io
-    from trainwell.models.sklearn_models import save_skops
-    from trainwell.tracking import open_tracker
-    from trainwell.utils.environment import capture_environment
-    from trainwell.utils.seeding import seed_everything
+    schema: InputSchema
+    preprocessor: Any
+    X: dict[str, np.ndarray]
+    y: dict[str, Any]
+    classes: tuple[str, ...]
 
-    started = time.perf_counter()
-    # 1. seeds
-    seed_report = seed_everything(config.training.seed, config.training.deterministic)
-    # 2. data
-    prepared = prepare_data(config)
-    task = prepared.task
-    # 3. architecture
-    spec, decision = choose_architecture(config, task, prepared)
-    logger.info("architecture_chosen", architecture=spec.name, reason=decision.reason)
-    # 4. preprocessing, fitted on train only
+
+@dataclass(frozen=True)
+class RunSetup:
+    """Everything decided before a model is fitted: what `check` inspects and `train` uses."""
+
+    config: ExperimentConfig
+    seeds: CheckResult
+    seed_report: Any
+    prepared: PreparedData
+    spec: ArchitectureSpec
+    decision: Decision
+    features: Features
+
+
+def build_features(
+    config: ExperimentConfig, prepared: PreparedData, spec: ArchitectureSpec
+) -> Features:
+    """Fit the preprocessing on the training split only and transform every split."""
+    from trainwell.data.preprocessing import (
+        build_preprocessor,
+        build_schema,
+        prepare_frame,
+        transform,
+    )
+
     splits = prepared.splits
     split_columns = tuple(c for c in (config.data.group_column, config.data.time_column) if c)
     schema = build_schema(
@@ -421,13 +447,119 @@ def run_training(config: ExperimentConfig) -> TrainResult:
     classes, y = _targets(prepared)
     schema = schema.model_copy(update={"classes": classes})
     preprocessor = build_preprocessor(schema, spec.encoding, spec.scale)
-    from trainwell.data.preprocessing import prepare_frame
-
     preprocessor.fit(prepare_frame(splits.train, schema))
-    X = {
-        name: transform(preprocessor, getattr(splits, name), schema)
-        for name in ("train", "valid", "test")
-    }
+    X = {name: transform(preprocessor, getattr(splits, name), schema) for name in SPLIT_NAMES}
+    return Features(schema=schema, preprocessor=preprocessor, X=X, y=y, classes=classes)
+
+
+def set_up_run(config: ExperimentConfig) -> RunSetup:
+    """Steps 1-4: seeds, data, architecture, features."""
+    from trainwell.evaluation.checks.run_checks import verify_seeds
+    from trainwell.utils.seeding import seed_everything
+
+    seed_report = seed_everything(config.training.seed, config.training.deterministic)
+    seeds = verify_seeds(config.training.seed, config.training.deterministic)
+    prepared = prepare_data(config)
+    spec, decision = choose_architecture(config, prepared.task, prepared)
+    logger.info("architecture_chosen", architecture=spec.name, reason=decision.reason)
+    features = build_features(config, prepared, spec)
+    return RunSetup(config, seeds, seed_report, prepared, spec, decision, features)
+
+
+def run_checklist(setup: RunSetup, tracker: NullTracker | RunTracker | None) -> CheckReport:
+    """The pre-training checklist for this run, with the config's downgrades applied."""
+    from trainwell.evaluation.checks import CheckReport
+    from trainwell.evaluation.checks import run_checks as rc
+    from trainwell.evaluation.checks.data_checks import DataCheckInput, run_data_checks
+
+    config, prepared, features = setup.config, setup.prepared, setup.features
+    schema = features.schema
+    splits = prepared.splits
+    results = [setup.seeds]
+    results += run_data_checks(
+        DataCheckInput(
+            train=splits.train,
+            valid=splits.valid,
+            test=splits.test,
+            target=prepared.target,
+            task=prepared.task,
+            feature_columns=tuple(schema.feature_names),
+            categorical_columns=tuple(c.name for c in schema.columns if c.kind == "categorical"),
+            group_column=config.data.group_column,
+            time_column=config.data.time_column,
+            thresholds=config.checks,
+            seed=config.training.seed,
+            target_missing_rows=prepared.target_missing_rows,
+        )
+    )
+    results.append(
+        rc.check_one_batch_shapes(
+            prepared.task,
+            features.X["train"],
+            features.y["train"],
+            schema,
+            features.X["train"].shape[1],
+            len(features.classes),
+        )
+    )
+    results.append(
+        rc.check_preprocessing_parity(
+            features.preprocessor, schema, splits.train, features.X["train"]
+        )
+    )
+    if setup.spec.family == "torch":
+        from trainwell.evaluation.checks.torch_checks import run_torch_checks
+
+        results += run_torch_checks(setup)
+    else:
+        results.append(rc.check_estimator_memory(features.X["train"]))
+        for check_id, what in TORCH_ONLY_CHECKS:
+            results.append(rc.estimator_only(check_id, what))
+    results.append(rc.check_hyperparameters_tracked(tracker, flatten_config(config)))
+    report = CheckReport(checks=tuple(results))
+    return report.apply_downgrades(dict(config.checks.downgrade))
+
+
+def check_run(config: ExperimentConfig) -> CheckReport:
+    """`trainwell check`: set the run up and run the checklist, without fitting."""
+    return run_checklist(set_up_run(config), tracker=None)
+
+
+def _gate(report: CheckReport) -> None:
+    failed = report.failed
+    if failed:
+        first = failed[0]
+        more = f" (+{len(failed) - 1} more failing check(s))" if len(failed) > 1 else ""
+        raise CheckFailedError(
+            f"pre-training check {first.id} failed: {first.message}{more}. Fix: {first.hint}. "
+            f"To accept it knowingly: checks.downgrade={{{first.id}: warn}}"
+        )
+
+
+def run_training(config: ExperimentConfig) -> TrainResult:
+    """Run the whole `train` job for a validated config.
+
+    Raises:
+        TrainwellError: any subclass, with a message that names the problem.
+    """
+    from trainwell.evaluation.baselines import baseline_name, build_baseline
+    from trainwell.evaluation.metrics import PRIMARY_METRIC, lift
+    from trainwell.inference import bundle as bundle_io
+    from trainwell.models.sklearn_models import save_skops
+    from trainwell.tracking import open_tracker
+    from trainwell.utils.environment import capture_environment
+
+    started = time.perf_counter()
+    # 1-4. seeds, data, architecture, preprocessing fitted on train only
+    setup = set_up_run(config)
+    prepared, spec, decision, features = setup.prepared, setup.spec, setup.decision, setup.features
+    task, splits, schema, X, y = (
+        prepared.task,
+        prepared.splits,
+        features.schema,
+        features.X,
+        (features.y),
+    )
     tracker = open_tracker(
         config.tracking.enabled,
         config.tracking.uri,
@@ -439,22 +571,25 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         tracker.log_params(flatten_config(config))
         chash = config_hash(config)
         environment = capture_environment()
-        tags = {
-            "trainwell.version": __version__,
-            "trainwell.task": task,
-            "trainwell.architecture": spec.name,
-            "trainwell.decision": decision.reason,
-            "trainwell.data_fingerprint": prepared.fingerprint,
-            "trainwell.config_hash": chash,
-            "trainwell.seed": str(config.training.seed),
-            "trainwell.git_commit": str(environment.get("git_commit") or "none"),
-        }
-        tracker.set_tags(tags)
-        # 5. fit
+        tracker.set_tags(
+            {
+                "trainwell.version": __version__,
+                "trainwell.task": task,
+                "trainwell.architecture": spec.name,
+                "trainwell.decision": decision.reason,
+                "trainwell.data_fingerprint": prepared.fingerprint,
+                "trainwell.config_hash": chash,
+                "trainwell.seed": str(config.training.seed),
+                "trainwell.git_commit": str(environment.get("git_commit") or "none"),
+            }
+        )
+        # 5. the checklist gate
+        report = _run_gate(setup, tracker)
+        # 6. fit
         work_dir = Path("outputs") / _slug(config.name)
         model = _fit_model(spec, task, config, X, y, tracker, work_dir)
-        # 6. evaluate beside the baseline
-        n_classes = len(classes)
+        # 7. evaluate beside the baseline
+        n_classes = len(features.classes)
         baseline = build_baseline(task, config.training.seed)
         baseline.fit(X["train"], y["train"] if y["train"] is not None else _zeros(len(X["train"])))
         metrics: dict[str, Any] = {
@@ -467,7 +602,7 @@ def run_training(config: ExperimentConfig) -> TrainResult:
             tracker.log_metrics(
                 {f"{split}/{k}": v for k, v in metrics[split].items() if isinstance(v, float)}
             )
-        # 7. bundle
+        # 8. bundle
         destination = Path(config.output.dir) / _bundle_name(config, prepared.dataset, spec.name)
 
         def fill(directory: Path) -> None:
@@ -475,12 +610,13 @@ def run_training(config: ExperimentConfig) -> TrainResult:
                 yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
             )
             bundle_io.write_json(directory / bundle_io.SCHEMA_FILE, schema.model_dump(mode="json"))
-            save_skops(preprocessor, directory, bundle_io.PREPROCESSING_FILE)
+            save_skops(features.preprocessor, directory, bundle_io.PREPROCESSING_FILE)
             model_dir = directory / bundle_io.MODEL_DIR
             model_dir.mkdir()
             spec.save(model, model_dir)
             bundle_io.write_json(directory / bundle_io.METRICS_FILE, metrics)
             bundle_io.write_json(directory / bundle_io.DECISION_FILE, decision.as_dict())
+            bundle_io.write_json(directory / bundle_io.CHECKS_FILE, report.model_dump(mode="json"))
 
         manifest = {
             "trainwell_version": __version__,
@@ -490,15 +626,16 @@ def run_training(config: ExperimentConfig) -> TrainResult:
             "data_fingerprint": prepared.fingerprint,
             "config_hash": chash,
             "seed": config.training.seed,
-            "seeding": seed_report,
+            "seeding": setup.seed_report,
             "dataset": prepared.dataset,
             "environment": environment,
             "decision_reason": decision.reason,
             "split_strategy": splits.strategy,
             "split_sizes": splits.sizes(),
+            "checks": _check_summary(report),
         }
         bundle_path = bundle_io.write_bundle(destination, fill, manifest)
-        # 8. tracking: the bundle itself
+        # 9. tracking: the bundle itself
         tracker.log_artifacts(bundle_path, "bundle")
         status = "FINISHED"
     finally:
@@ -517,7 +654,38 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         seed=config.training.seed,
         duration_s=time.perf_counter() - started,
         profile=prepared.profile,
+        checks=report,
     )
+
+
+def _check_summary(report: CheckReport) -> dict[str, Any]:
+    counts = {status: 0 for status in ("pass", "warn", "fail", "skip")}
+    for check in report.checks:
+        counts[check.status] += 1
+    downgraded = {c.id: c.status for c in report.checks if c.downgraded_from is not None}
+    return {**counts, "downgraded": downgraded}
+
+
+def _run_gate(setup: RunSetup, tracker: NullTracker | RunTracker) -> CheckReport:
+    """Run the checklist, record it in the tracker, stop on a failing check."""
+    from trainwell.evaluation.checks import CheckReport
+
+    if not setup.config.checks.enabled:
+        logger.warning("checks_disabled")
+        return CheckReport(checks=())
+    report = run_checklist(setup, tracker)
+    summary = _check_summary(report)
+    tracker.set_tags(
+        {
+            "trainwell.checks": ", ".join(f"{summary[s]} {s}" for s in ("pass", "warn", "fail")),
+            "trainwell.checks_downgraded": json.dumps(summary["downgraded"], sort_keys=True),
+        }
+    )
+    tracker.log_metrics({f"checks/{s}": float(summary[s]) for s in ("pass", "warn", "fail")})
+    for check in report.warnings:
+        logger.warning("check_warning", check=check.id, finding=check.message, hint=check.hint)
+    _gate(report)
+    return report
 
 
 def _zeros(n: int) -> np.ndarray:
