@@ -44,6 +44,7 @@ SLUG_MAX_LENGTH = 40
 RUN_SUFFIX_LENGTH = 6
 ANOMALY_LABEL = 1
 SPLIT_NAMES = ("train", "valid", "test")
+UNSEEN_LABEL = -1
 TORCH_ONLY_CHECKS = (
     ("one_batch.overfit", "overfitting one batch"),
     ("eval_mode", "the eval-mode check"),
@@ -145,13 +146,19 @@ def _drop_missing_target(
     return frame
 
 
-def prepare_data(config: ExperimentConfig) -> PreparedData:
-    """Load, profile and split the data the config names."""
+def prepare_data(config: ExperimentConfig, *, include_test: bool = True) -> PreparedData:
+    """Load, profile and split the data the config names.
+
+    Args:
+        include_test: False for tuning: a pre-split test file is never opened, and a test split
+            carved from the data is held out exactly as in `train` and then emptied, so no
+            trial can see a test row.
+    """
     import pandas as pd
 
     from trainwell.data.loading import fingerprint_frame, load_table, source_size_bytes
     from trainwell.data.profile import profile_frame
-    from trainwell.data.splitting import split_frame
+    from trainwell.data.splitting import Splits, split_frame
 
     data = config.data
     target = _resolve_target(config)
@@ -165,6 +172,9 @@ def prepare_data(config: ExperimentConfig) -> PreparedData:
         train = _drop_missing_target(load_table(data.train_path), target, "training", dropped)
         parts = {"train": train}
         for name, path in (("valid", data.valid_path), ("test", data.test_path)):
+            if name == "test" and path is not None and not include_test:
+                parts[name] = train.iloc[0:0]
+                continue
             if path is not None:
                 part = _drop_missing_target(load_table(path), target, name, dropped)
                 if list(part.columns) != list(train.columns):
@@ -193,6 +203,8 @@ def prepare_data(config: ExperimentConfig) -> PreparedData:
         )
     else:
         splits = _complete_presplit(parts, config, stratify)
+    if not include_test:
+        splits = Splits(splits.train, splits.valid, splits.test.iloc[0:0], splits.strategy)
     fingerprint = fingerprint_frame(frame.reset_index(drop=True))
     return PreparedData(
         splits=splits,
@@ -317,7 +329,11 @@ def choose_architecture(
 
 
 def _encode_labels(splits: Splits, target: str) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """Classes seen in training (sorted) and the encoded y of each split."""
+    """Classes seen in training (sorted) and the encoded y of each split.
+
+    A label never seen in training is encoded as -1: the checklist reports it
+    (sanity.unseen_values) and `train` refuses to evaluate on it.
+    """
     import numpy as np
 
     train_labels = splits.train[target]
@@ -326,12 +342,7 @@ def _encode_labels(splits: Splits, target: str) -> tuple[tuple[str, ...], dict[s
     encoded: dict[str, Any] = {}
     for name in ("train", "valid", "test"):
         labels = getattr(splits, name)[target]
-        unseen = sorted({str(v) for v in labels.unique() if v not in index})
-        if unseen:
-            raise DataError(
-                f"the {name} split has label(s) never seen in training: {', '.join(unseen[:5])}"
-            )
-        encoded[name] = labels.map(index).to_numpy(dtype=np.int64)
+        encoded[name] = labels.map(index).fillna(UNSEEN_LABEL).to_numpy(dtype=np.int64)
     return tuple(str(c) for c in classes), encoded
 
 
@@ -432,6 +443,8 @@ def build_features(
     config: ExperimentConfig, prepared: PreparedData, spec: ArchitectureSpec
 ) -> Features:
     """Fit the preprocessing on the training split only and transform every split."""
+    import numpy as np
+
     from trainwell.data.preprocessing import (
         build_preprocessor,
         build_schema,
@@ -448,18 +461,23 @@ def build_features(
     schema = schema.model_copy(update={"classes": classes})
     preprocessor = build_preprocessor(schema, spec.encoding, spec.scale)
     preprocessor.fit(prepare_frame(splits.train, schema))
-    X = {name: transform(preprocessor, getattr(splits, name), schema) for name in SPLIT_NAMES}
+    X = {
+        name: transform(preprocessor, part, schema)
+        if len(part := getattr(splits, name))
+        else np.empty((0, len(preprocessor.get_feature_names_out())))
+        for name in SPLIT_NAMES
+    }
     return Features(schema=schema, preprocessor=preprocessor, X=X, y=y, classes=classes)
 
 
-def set_up_run(config: ExperimentConfig) -> RunSetup:
-    """Steps 1-4: seeds, data, architecture, features."""
+def set_up_run(config: ExperimentConfig, *, include_test: bool = True) -> RunSetup:
+    """Steps 1-4: seeds, data, architecture, features (see ``prepare_data`` for include_test)."""
     from trainwell.evaluation.checks.run_checks import verify_seeds
     from trainwell.utils.seeding import seed_everything
 
     seed_report = seed_everything(config.training.seed, config.training.deterministic)
     seeds = verify_seeds(config.training.seed, config.training.deterministic)
-    prepared = prepare_data(config)
+    prepared = prepare_data(config, include_test=include_test)
     spec, decision = choose_architecture(config, prepared.task, prepared)
     logger.info("architecture_chosen", architecture=spec.name, reason=decision.reason)
     features = build_features(config, prepared, spec)
@@ -585,6 +603,7 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         )
         # 5. the checklist gate
         report = _run_gate(setup, tracker)
+        _refuse_unseen_labels(setup)
         # 6. fit
         work_dir = Path("outputs") / _slug(config.name)
         model = _fit_model(spec, task, config, X, y, tracker, work_dir)
@@ -656,6 +675,20 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         profile=prepared.profile,
         checks=report,
     )
+
+
+def _refuse_unseen_labels(setup: RunSetup) -> None:
+    """Labels never seen in training cannot be predicted or scored."""
+    y = setup.features.y
+    for name in ("valid", "test"):
+        labels = y.get(name)
+        if labels is not None and setup.prepared.task == "tabular-classification":
+            unseen = int((labels == UNSEEN_LABEL).sum())
+            if unseen:
+                raise DataError(
+                    f"{unseen} {name} row(s) have labels never seen in training "
+                    "(stratify the split, or drop those classes)"
+                )
 
 
 def _check_summary(report: CheckReport) -> dict[str, Any]:
