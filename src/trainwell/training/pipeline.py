@@ -385,15 +385,14 @@ def _evaluate(task: str, model: Any, X: np.ndarray, y: Any, n_classes: int) -> d
     return regression_metrics(y, np.asarray(model.predict(X)))
 
 
-def _fit_model(
-    spec: ArchitectureSpec,
-    task: str,
-    config: ExperimentConfig,
-    X: dict[str, Any],
-    y: dict[str, Any],
-    tracker: NullTracker | RunTracker,
-    work_dir: Path,
-) -> Any:
+def fit_model(setup: RunSetup, callbacks: list[Any] | None = None) -> Any:
+    """Build the architecture with the config's params and fit it on the training split.
+
+    Args:
+        callbacks: passed to torch models' Trainer (pruning, tracking); estimators take none.
+    """
+    config, spec, task = setup.config, setup.spec, setup.prepared.task
+    X, y = setup.features.X, setup.features.y
     model = spec.build(task, config.training.seed, dict(config.model.params))
     started = time.perf_counter()
     try:
@@ -404,8 +403,16 @@ def _fit_model(
     except (ValueError, TypeError) as exc:
         raise ModelError(f"{spec.name} failed to fit: {exc}") from exc
     logger.info("model_fitted", architecture=spec.name, seconds=time.perf_counter() - started)
-    del tracker, work_dir
+    del callbacks
     return model
+
+
+def evaluate(setup: RunSetup, model: Any, split: str) -> dict[str, Any]:
+    """The task's metrics for ``model`` on one split ("valid" or "test")."""
+    features = setup.features
+    return _evaluate(
+        setup.prepared.task, model, features.X[split], features.y[split], len(features.classes)
+    )
 
 
 def _bundle_name(config: ExperimentConfig, dataset: str, architecture: str) -> str:
@@ -605,15 +612,14 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         report = _run_gate(setup, tracker)
         _refuse_unseen_labels(setup)
         # 6. fit
-        work_dir = Path("outputs") / _slug(config.name)
-        model = _fit_model(spec, task, config, X, y, tracker, work_dir)
+        model = fit_model(setup)
         # 7. evaluate beside the baseline
         n_classes = len(features.classes)
         baseline = build_baseline(task, config.training.seed)
         baseline.fit(X["train"], y["train"] if y["train"] is not None else _zeros(len(X["train"])))
         metrics: dict[str, Any] = {
-            "valid": _evaluate(task, model, X["valid"], y["valid"], n_classes),
-            "test": _evaluate(task, model, X["test"], y["test"], n_classes),
+            "valid": evaluate(setup, model, "valid"),
+            "test": evaluate(setup, model, "test"),
             "baseline_test": _evaluate_baseline(task, baseline, X["test"], y["test"], n_classes),
         }
         metrics["lift_test"] = lift(metrics["test"], metrics["baseline_test"])
