@@ -21,6 +21,7 @@ MAX_EXAMPLES = 5
 # Per-feature leakage: a depth-3 tree on one feature is enough to capture a monotone or
 # thresholded copy of the target, and cheap on a 50k-row sample.
 PROXY_TREE_DEPTH = 3
+PROXY_MIN_LEAF = 3
 MIN_ROWS_FOR_PROXY = 20
 PROXY_FOLDS = 3
 # Duplicated rows inside training are reported from this share on (iris has one duplicate
@@ -204,10 +205,15 @@ def _proxy_score(task: str, x: np.ndarray, y: np.ndarray, categorical: bool, see
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     classification = task != "tabular-regression"
-    depth = None if categorical else PROXY_TREE_DEPTH
-    model = (DecisionTreeClassifier if classification else DecisionTreeRegressor)(
-        max_depth=depth, random_state=seed
-    )
+    model: DecisionTreeClassifier | DecisionTreeRegressor
+    if classification:
+        model = DecisionTreeClassifier(
+            max_depth=None if categorical else PROXY_TREE_DEPTH, random_state=seed
+        )
+    else:
+        # a copy of a continuous target needs many leaves to reach R² 0.99; small leaves
+        # out of fold keep an honest feature far below that
+        model = DecisionTreeRegressor(min_samples_leaf=PROXY_MIN_LEAF, random_state=seed)
     min_class = int(np.unique(y, return_counts=True)[1].min()) if classification else 0
     splitter = (
         StratifiedKFold(PROXY_FOLDS, shuffle=True, random_state=seed)
