@@ -1,5 +1,5 @@
 """Trivial baselines every model is compared with: the prior (classification), the mean
-(regression), random scores (anomaly detection)."""
+(regression), a constant score that ranks nothing (anomaly detection)."""
 
 from __future__ import annotations
 
@@ -22,4 +22,4 @@ def baseline_name(task: str) -> str:
     return {
         "tabular-classification": "majority-class prior",
         "tabular-regression": "training mean",
-    }.get(task, "random scores")
+    }.get(task, "constant score")

@@ -741,6 +741,6 @@ def _evaluate_baseline(
     from trainwell.evaluation.metrics import anomaly_metrics
 
     if task == "anomaly-detection":
-        rng = np.random.default_rng(0)
-        return anomaly_metrics(y, rng.random(len(X)))
+        # a constant score ranks nothing: ROC-AUC 0.5 and average precision = prevalence
+        return anomaly_metrics(y, np.zeros(len(X)))
     return _evaluate(task, baseline, X, y, n_classes)
