@@ -138,8 +138,7 @@ def check(
         bool, typer.Option("--json", help='Print {"checks": [...]} instead of a table.')
     ] = False,
 ) -> None:
-    """Run the pre-training checklist alone. Exit 0: all pass; 1: a check failed; 2: could not
-    run."""
+    """Run the pre-training checklist alone (exit 0 pass, 1 a check failed, 2 could not run)."""
     try:
         config = _load_experiment(args or [])
         from trainwell.cli_render import render_checks
@@ -187,7 +186,9 @@ def predict(
 
 
 # Commands built in their own subpackages register here (each module imports only typer/rich).
-# --- registered commands ---
+from trainwell.advise.cli import advise_command  # noqa: E402
+
+app.command("advise")(advise_command)
 
 
 def main() -> None:
