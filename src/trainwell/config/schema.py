@@ -32,7 +32,10 @@ DEFAULT_LEARNING_RATE = 1e-3
 class _Section(BaseModel):
     """Base for every config section: immutable, unknown keys are errors."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # CSV column names are strings even when they look like numbers (data.target=1)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, coerce_numbers_to_str=True
+    )
 
 
 class DataConfig(_Section):

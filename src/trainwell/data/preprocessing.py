@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from sklearn.compose import ColumnTransformer
 
 Encoding = Literal["ordinal", "onehot"]
-NANOSECONDS_PER_SECOND = 1_000_000_000
 # One-hot encoding groups categories rarer than this into one "infrequent" column.
 ONEHOT_MIN_FREQUENCY = 5
 UNKNOWN_CATEGORY_CODE = -1
@@ -65,6 +64,17 @@ def build_schema(
     )
 
 
+def epoch_seconds(series: pd.Series) -> pd.Series:
+    """Dates as float seconds since 1970-01-01 UTC, whatever unit pandas stored them in
+    (pandas 3 reads CSV dates as microseconds, Parquet often as nanoseconds); NaT -> NaN."""
+    import pandas as pd
+
+    stamps = pd.to_datetime(series)
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return (stamps - pd.Timestamp(0)) / pd.Timedelta(seconds=1)
+
+
 def prepare_frame(frame: pd.DataFrame, schema: InputSchema) -> pd.DataFrame:
     """Turn validated columns into what the encoders expect (numbers and strings)."""
     import pandas as pd
@@ -75,9 +85,7 @@ def prepare_frame(frame: pd.DataFrame, schema: InputSchema) -> pd.DataFrame:
         if column.kind == "numeric":
             out[column.name] = pd.to_numeric(series, errors="coerce").astype("float64")
         elif column.kind == "datetime":
-            stamps = pd.to_datetime(series)
-            seconds = stamps.astype("int64") // NANOSECONDS_PER_SECOND
-            out[column.name] = seconds.where(stamps.notna()).astype("float64")
+            out[column.name] = epoch_seconds(series)
         else:
             text = series.astype("string")
             out[column.name] = text.astype(object).where(text.notna(), "__missing__")

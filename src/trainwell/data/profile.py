@@ -19,9 +19,8 @@ MAX_CLASSES_FOR_INTEGER_TARGET = 20
 # An object column whose values average more than this many characters and contain spaces is
 # free text, not a category (names of categories are short).
 TEXT_MIN_MEAN_LENGTH = 30
-# An object column with more distinct values than this share of rows is text/ID-like, not a
-# category.
-CATEGORICAL_MAX_UNIQUE_SHARE = 0.5
+# ... and when more than this share of its values contain a space (words, not codes).
+TEXT_MIN_SPACE_SHARE = 0.5
 BINARY_CLASS_COUNT = 2
 
 
@@ -61,7 +60,7 @@ def _is_text(series: pd.Series) -> bool:
     if values.empty:
         return False
     mean_length = float(values.str.len().mean())
-    has_spaces = bool(values.str.contains(" ").mean() > CATEGORICAL_MAX_UNIQUE_SHARE)
+    has_spaces = bool(values.str.contains(" ").mean() > TEXT_MIN_SPACE_SHARE)
     return mean_length > TEXT_MIN_MEAN_LENGTH and has_spaces
 
 

@@ -47,7 +47,10 @@ def _random_split(
             strategy = "stratified"
         else:
             logger.warning("stratify_skipped", reason="a class has fewer than 2 rows")
-    rest, held = train_test_split(frame, test_size=size, random_state=seed, stratify=labels)
+    try:
+        rest, held = train_test_split(frame, test_size=size, random_state=seed, stratify=labels)
+    except ValueError as exc:
+        raise DataError(f"too few rows to split ({len(frame)}): {exc}") from exc
     return rest, held, strategy
 
 
@@ -60,7 +63,12 @@ def _group_split(
     if groups.nunique() < MIN_GROUPS:
         raise DataError(f"group column {group_column!r} has fewer than 2 distinct values")
     splitter = GroupShuffleSplit(n_splits=1, test_size=size, random_state=seed)
-    rest_idx, held_idx = next(splitter.split(frame, groups=groups))
+    try:
+        rest_idx, held_idx = next(splitter.split(frame, groups=groups))
+    except ValueError as exc:
+        raise DataError(
+            f"cannot split {groups.nunique()} groups of {group_column!r}: {exc}"
+        ) from exc
     return frame.iloc[rest_idx], frame.iloc[held_idx]
 
 
@@ -77,7 +85,8 @@ def _time_split(
             raise DataError(
                 f"time column {time_column!r} is neither numeric nor parseable as dates"
             ) from exc
-    order = times.sort_values(kind="stable").index
+    # rows without a time cannot be placed after training: they count as oldest
+    order = times.sort_values(kind="stable", na_position="first").index
     n_held = max(MIN_SPLIT_ROWS, round(len(frame) * size))
     return frame.loc[order[:-n_held]], frame.loc[order[-n_held:]]
 

@@ -49,7 +49,15 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int
         "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
         "balanced_accuracy": float(metrics.balanced_accuracy_score(y_true, y_pred)),
         "f1_macro": float(
-            metrics.f1_score(y_true, y_pred, average="macro", labels=labels, zero_division=0)
+            # macro over the classes present in this split: a class absent from both the truth
+            # and the predictions is not a mistake
+            metrics.f1_score(
+                y_true,
+                y_pred,
+                average="macro",
+                labels=np.union1d(y_true, y_pred),
+                zero_division=0,
+            )
         ),
         "log_loss": float(
             metrics.log_loss(y_true, np.clip(proba, PROBA_FLOOR, 1.0), labels=labels)

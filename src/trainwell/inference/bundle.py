@@ -115,6 +115,8 @@ def verify_bundle(path: Path) -> VerifiedBundle:
         raise BundleError(f"{path} is not a trainwell bundle: {MANIFEST_FILE} is missing") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path}: {MANIFEST_FILE} is corrupt: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{path}: {MANIFEST_FILE} is corrupt: expected an object")
     expected: dict[str, str] = manifest.get("files", {})
     if not isinstance(expected, dict) or not expected:
         raise BundleError(f"{path}: {MANIFEST_FILE} lists no files")

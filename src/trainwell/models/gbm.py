@@ -75,10 +75,14 @@ def save_xgboost(model: Any, directory: Path) -> list[str]:
 def load_xgboost(directory: Path) -> Any:
     """Load an XGBoost sklearn-API model from its native file."""
     from xgboost import XGBClassifier, XGBRegressor
+    from xgboost.core import XGBoostError
 
     meta = _read_meta(directory)
     model = XGBClassifier() if meta["is_classifier"] else XGBRegressor()
-    model.load_model(directory / XGBOOST_FILE)
+    try:
+        model.load_model(directory / XGBOOST_FILE)
+    except XGBoostError as exc:
+        raise BundleError(f"cannot load the XGBoost model: {exc}") from exc
     return model
 
 

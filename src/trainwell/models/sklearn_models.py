@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +66,34 @@ def save_skops(obj: Any, directory: Path, filename: str = SKOPS_FILE) -> list[st
     return [filename]
 
 
+def _trusted_class(type_path: str) -> bool:
+    """True for a class (not a function) defined under the trusted module prefixes."""
+    if not type_path.startswith(TRUSTED_MODULE_PREFIXES):
+        return False
+    module_name, _, attribute = type_path.rpartition(".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return False
+    return isinstance(getattr(module, attribute, None), type)
+
+
 def load_skops(path: Path) -> Any:
-    """Load a skops file, trusting only sklearn/numpy/trainwell types.
+    """Load a skops file, trusting only classes from sklearn, numpy and trainwell.
+
+    skops refuses unknown types by default; trainwell extends its trust to classes (never
+    functions, which a crafted file could use as gadgets) under ``TRUSTED_MODULE_PREFIXES``.
 
     Raises:
-        BundleError: the file holds a type outside the trusted modules.
+        BundleError: the file is unreadable or holds a type outside that trust.
     """
     import skops.io as sio
 
-    untrusted = sio.get_untrusted_types(file=path)
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULE_PREFIXES)]
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise BundleError(f"cannot read {path.name}: {exc}") from exc
+    refused = [t for t in untrusted if not _trusted_class(t)]
     if refused:
         raise BundleError(f"{path.name} holds types trainwell does not trust: {refused}")
     return sio.load(path, trusted=untrusted)

@@ -1,0 +1,194 @@
+"""The shared contract every architecture in the registry must pass.
+
+Parametrized over ``ARCHITECTURES`` itself, so a new row is built, fitted, saved and reloaded
+here without anyone editing this file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.preprocessing import StandardScaler
+
+from trainwell.config.schema import TASK_KINDS
+from trainwell.errors import ModelError
+from trainwell.models.registry import (
+    ARCHITECTURES,
+    architectures_for,
+    get_spec,
+    is_available,
+    require_available,
+)
+
+SEED = 0
+N_ROWS = 200
+# Smaller ensembles keep this file fast; only for names known to accept these keywords.
+FAST_PARAMS: dict[str, dict[str, Any]] = {
+    "sklearn-hgb": {"max_iter": 20},
+    "sklearn-rf": {"n_estimators": 20},
+    "xgboost": {"n_estimators": 20},
+    "lightgbm": {"n_estimators": 20},
+    "catboost": {"iterations": 20},
+    "isolation-forest": {"n_estimators": 20},
+}
+# Task -> the real datasets every architecture serving it is trained on.
+DATASETS_FOR_TASK: dict[str, tuple[str, ...]] = {
+    "tabular-classification": ("breast_cancer", "iris"),
+    "tabular-regression": ("diabetes",),
+    "anomaly-detection": ("breast_cancer",),
+}
+# The names users type (issue #2); they must stay in the table.
+PUBLIC_NAMES = ("sklearn-hgb", "sklearn-rf", "sklearn-linear", "xgboost", "lightgbm", "catboost")
+
+
+@functools.cache
+def dataset(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``N_ROWS`` rows of a bundled dataset (shuffled with a fixed seed), labels 0..k-1."""
+    loader = {"breast_cancer": load_breast_cancer, "iris": load_iris, "diabetes": load_diabetes}
+    X, y = loader[name](return_X_y=True)
+    order = np.random.default_rng(SEED).permutation(len(X))[:N_ROWS]
+    return X[order].astype(np.float64), y[order]
+
+
+CASES = [
+    pytest.param(name, task, data, id=f"{name}-{task.removeprefix('tabular-')}-{data}")
+    for name, spec in ARCHITECTURES.items()
+    for task in sorted(spec.tasks)
+    for data in DATASETS_FOR_TASK.get(task, ("<no dataset for this task>",))
+]
+
+
+def outputs(model: Any, task: str, X: np.ndarray) -> dict[str, np.ndarray]:
+    """Everything a model answers for ``X`` that a bundle's user relies on."""
+    out = {"predict": np.asarray(model.predict(X))}
+    if task == "tabular-classification":
+        out["predict_proba"] = np.asarray(model.predict_proba(X))
+    if task == "anomaly-detection" and hasattr(model, "score_samples"):
+        out["score_samples"] = np.asarray(model.score_samples(X))
+    return out
+
+
+def written_files(directory: Path) -> list[str]:
+    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize(("name", "task", "data"), CASES)
+def test_build_fit_save_load_gives_identical_predictions(
+    name: str, task: str, data: str, tmp_path: Path
+) -> None:
+    assert task in DATASETS_FOR_TASK, f"add a small real dataset for {task!r} to DATASETS_FOR_TASK"
+    spec = ARCHITECTURES[name]
+    X, y = dataset(data)
+    if spec.scale:
+        X = StandardScaler().fit_transform(X)
+
+    model = spec.build(task, SEED, FAST_PARAMS.get(name, {}))
+    fitted = model.fit(X) if task == "anomaly-detection" else model.fit(X, y)
+    assert fitted is model, "fit must return self"
+
+    saved_to = tmp_path / "model"
+    saved_to.mkdir()
+    names = spec.save(model, saved_to)
+    assert sorted(names) == written_files(saved_to), "save must return every file it wrote"
+    loaded = spec.load(saved_to)
+
+    before, after = outputs(model, task, X), outputs(loaded, task, X)
+    assert before.keys() == after.keys()
+    for key, expected in before.items():
+        np.testing.assert_array_equal(after[key], expected, err_msg=f"{name}: {key} changed")
+
+    # and the model learned something on its own training rows
+    predicted = before["predict"].ravel()
+    if task == "tabular-classification":
+        n_classes = len(np.unique(y))
+        assert before["predict_proba"].shape == (len(X), n_classes)
+        np.testing.assert_allclose(before["predict_proba"].sum(axis=1), 1.0, rtol=1e-6)
+        majority = np.bincount(y).max() / len(y)
+        assert np.mean(predicted.astype(y.dtype) == y) > majority
+    elif task == "tabular-regression":
+        r2 = 1 - np.sum((y - predicted) ** 2) / np.sum((y - y.mean()) ** 2)
+        assert r2 > 0
+    else:
+        scores = before.get("score_samples", predicted)
+        assert np.ptp(scores) > 0
+
+
+def test_every_case_has_a_dataset() -> None:
+    tasks = {task for spec in ARCHITECTURES.values() for task in spec.tasks}
+    missing = tasks - set(DATASETS_FOR_TASK)
+    assert not missing, f"add a small real dataset for {sorted(missing)} to DATASETS_FOR_TASK"
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_spec_is_consistent(name: str) -> None:
+    spec = ARCHITECTURES[name]
+    assert spec.name == name
+    assert spec.tasks and spec.tasks <= set(TASK_KINDS)
+    assert spec.family in {"sklearn", "gbm", "torch"}
+    assert spec.encoding in {"ordinal", "onehot"}
+    assert spec.requires
+    assert spec.summary and "\n" not in spec.summary
+
+
+@pytest.mark.parametrize("name", list(ARCHITECTURES))
+def test_installed_architectures_are_available(name: str) -> None:
+    assert is_available(name)
+    require_available(ARCHITECTURES[name])
+
+
+def test_public_names_are_registered() -> None:
+    assert set(PUBLIC_NAMES) <= set(ARCHITECTURES)
+
+
+def test_unknown_name_is_not_available() -> None:
+    assert is_available("no-such-model") is False
+    assert is_available("auto") is False
+
+
+def test_get_spec() -> None:
+    assert get_spec("xgboost") is ARCHITECTURES["xgboost"]
+
+
+def test_get_spec_unknown_lists_the_known_names() -> None:
+    with pytest.raises(ModelError) as exc:
+        get_spec("xgbost")
+    message = str(exc.value)
+    assert (
+        message
+        == f"unknown architecture 'xgbost' (known: auto, {', '.join(sorted(ARCHITECTURES))})"
+    )
+    assert all(name in message for name in ARCHITECTURES)
+
+
+def test_require_available_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = dataclasses.replace(ARCHITECTURES["xgboost"], requires=("no_such_module_trainwell",))
+    monkeypatch.setitem(ARCHITECTURES, "xgboost", spec)
+    assert is_available("xgboost") is False
+    with pytest.raises(ModelError) as exc:
+        require_available(spec)
+    assert str(exc.value) == (
+        "architecture 'xgboost' is not installed here: pip install 'trainwell[tabular]'"
+    )
+
+
+def test_require_available_core_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = dataclasses.replace(ARCHITECTURES["sklearn-hgb"], requires=("no_such_module_trainwell",))
+    monkeypatch.setitem(ARCHITECTURES, "sklearn-hgb", spec)
+    with pytest.raises(ModelError, match=r"is not installed here: reinstall trainwell$"):
+        require_available(spec)
+
+
+def test_architectures_for() -> None:
+    regression = architectures_for("tabular-regression")
+    assert regression == sorted(regression)
+    assert set(PUBLIC_NAMES) <= set(regression)
+    assert "isolation-forest" not in regression
+    assert "isolation-forest" in architectures_for("anomaly-detection")
+    assert "sklearn-hgb" not in architectures_for("anomaly-detection")
+    assert architectures_for("image-classification") == []
