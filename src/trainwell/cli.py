@@ -187,8 +187,10 @@ def predict(
 
 # Commands built in their own subpackages register here (each module imports only typer/rich).
 from trainwell.advise.cli import advise_command  # noqa: E402
+from trainwell.tune.cli import tune_command  # noqa: E402
 
 app.command("advise")(advise_command)
+app.command("tune")(tune_command)
 
 
 def main() -> None:

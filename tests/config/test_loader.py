@@ -194,7 +194,7 @@ def test_unknown_top_level_section_lists_the_sections() -> None:
         resolve_config({**BASE, "trainer": {}}, environ=NO_ENV, source="exp.yaml")
     assert one_line(exc) == (
         "exp.yaml: unknown key `trainer` (allowed: checks, data, model, name, output, task, "
-        "tracking, training)"
+        "tracking, training, tune)"
     )
 
 

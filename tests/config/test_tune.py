@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
+from trainwell.config.loader import resolve_config
 from trainwell.config.tune import (
     DEFAULT_N_TRIALS,
     CategoricalParam,
@@ -210,3 +213,13 @@ def test_search_order_puts_parents_first() -> None:
 def test_bad_settings(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         TuneConfig.model_validate(settings)
+
+
+def test_the_documented_tune_section_is_valid(repo_root: Path) -> None:
+    text = (repo_root / "docs" / "tune.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if "tune:" in b]
+    assert blocks
+    for block in blocks:
+        raw = yaml.safe_load(block)
+        TuneConfig.model_validate(raw.pop("tune"))
+        resolve_config(raw, environ={})

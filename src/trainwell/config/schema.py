@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from trainwell.config.tune import TuneConfig
+
 TaskKind = Literal["tabular-classification", "tabular-regression", "anomaly-detection"]
 TASK_KINDS: tuple[str, ...] = ("tabular-classification", "tabular-regression", "anomaly-detection")
 
@@ -187,6 +189,7 @@ class ExperimentConfig(_Section):
     training: TrainingConfig = TrainingConfig()
     tracking: TrackingConfig = TrackingConfig()
     checks: ChecksConfig = ChecksConfig()
+    tune: TuneConfig = TuneConfig()
     output: OutputConfig = OutputConfig()
 
     @model_validator(mode="after")
