@@ -115,6 +115,9 @@ def train(
 
             render_config(console, config)
             return
+        if config.training.devices > 1:
+            _train_distributed(config, args or [])
+            return
         from trainwell.cli_render import render_train_result
         from trainwell.training.pipeline import run_training
 
@@ -123,6 +126,27 @@ def train(
         render_train_result(console, result)
     except TrainwellError as exc:
         raise fail(exc) from None
+
+
+def _train_distributed(config: Any, args: list[str]) -> None:
+    """training.devices=N: relaunch `train` in N DDP processes; rank 0 reports."""
+    from trainwell.training.distributed import is_launched, is_main_process, launch
+
+    if not is_launched():
+        import uuid
+
+        console.print(f"launching {config.training.devices} DDP processes (torchrun)…")
+        # one id for every worker of this launch: they must agree on the checkpoint directory
+        os.environ.setdefault("TRAINWELL_RUN_ID", uuid.uuid4().hex[:12])
+        launch(["-m", "trainwell.cli", "train", *args], nproc=config.training.devices)
+        return
+    from trainwell.cli_render import render_train_result
+    from trainwell.training.pipeline import run_training, run_training_worker
+
+    if is_main_process():
+        render_train_result(console, run_training(config))
+    else:
+        run_training_worker(config)
 
 
 @app.command()

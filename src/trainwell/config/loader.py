@@ -29,7 +29,9 @@ from trainwell.errors import ConfigError
 ENV_PREFIX = "TRAINWELL_"
 ENV_LEVEL_SEPARATOR = "__"
 # Variables with the prefix that configure the process, not the experiment.
-ENV_RESERVED = frozenset({"TRAINWELL_LOG_FORMAT", "TRAINWELL_LOG_LEVEL", "TRAINWELL_HOME"})
+ENV_RESERVED = frozenset(
+    {"TRAINWELL_LOG_FORMAT", "TRAINWELL_LOG_LEVEL", "TRAINWELL_HOME", "TRAINWELL_RUN_ID"}
+)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -174,9 +174,12 @@ class ChecksConfig(_Section):
 
 
 class OutputConfig(_Section):
-    """Where model bundles go."""
+    """Where model bundles and run outputs go."""
 
     dir: Path = Field(Path("models"), description="Bundles are written under this directory.")
+    runs_dir: Path = Field(
+        Path("outputs"), description="Run outputs (torch checkpoints) go under this directory."
+    )
 
 
 class ExperimentConfig(_Section):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from trainwell.errors import ModelError
-from trainwell.models import gbm, sklearn_models
+from trainwell.models import gbm, sklearn_models, torch_entries
 
 Family = Literal["sklearn", "gbm", "torch"]
 Builder = Callable[[str, int, dict[str, Any]], Any]
@@ -157,6 +157,48 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         save=sklearn_models.save_sklearn_model,
         load=sklearn_models.load_sklearn_model,
         summary="IsolationForest: the simple anomaly detector",
+    ),
+    "mlp": ArchitectureSpec(
+        name="mlp",
+        library="PyTorch",
+        tasks=TABULAR,
+        family="torch",
+        extra=None,
+        requires=("torch",),
+        encoding="onehot",
+        scale=True,
+        build=torch_entries.build_mlp,
+        save=torch_entries.save,
+        load=torch_entries.load,
+        summary="Tabular MLP (PyTorch) trained by trainwell's production loop",
+    ),
+    "ft-transformer": ArchitectureSpec(
+        name="ft-transformer",
+        library="PyTorch + rtdl",
+        tasks=TABULAR,
+        family="torch",
+        extra="tabular",
+        requires=("torch", "rtdl_revisiting_models"),
+        encoding="onehot",
+        scale=True,
+        build=torch_entries.build_ft_transformer,
+        save=torch_entries.save,
+        load=torch_entries.load,
+        summary="FT-Transformer: attention over feature tokens, the deep tabular option",
+    ),
+    "autoencoder": ArchitectureSpec(
+        name="autoencoder",
+        library="PyTorch",
+        tasks=ANOMALY,
+        family="torch",
+        extra=None,
+        requires=("torch",),
+        encoding="onehot",
+        scale=True,
+        build=torch_entries.build_autoencoder,
+        save=torch_entries.save,
+        load=torch_entries.load,
+        summary="AutoEncoder: reconstruction error as the anomaly score (deep option)",
     ),
 }
 

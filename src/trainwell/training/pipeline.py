@@ -10,6 +10,7 @@ The config stops here: components below receive plain values (STYLE.md §3).
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import uuid
@@ -45,6 +46,8 @@ RUN_SUFFIX_LENGTH = 6
 ANOMALY_LABEL = 1
 SPLIT_NAMES = ("train", "valid", "test")
 UNSEEN_LABEL = -1
+# set by `trainwell train` before it launches DDP workers (see cli._train_distributed)
+DDP_RUN_ID = "TRAINWELL_RUN_ID"
 TORCH_ONLY_CHECKS = (
     ("one_batch.overfit", "overfitting one batch"),
     ("eval_mode", "the eval-mode check"),
@@ -385,26 +388,74 @@ def _evaluate(task: str, model: Any, X: np.ndarray, y: Any, n_classes: int) -> d
     return regression_metrics(y, np.asarray(model.predict(X)))
 
 
-def fit_model(setup: RunSetup, callbacks: list[Any] | None = None) -> Any:
+def fit_model(
+    setup: RunSetup, callbacks: list[Any] | None = None, checkpoint_dir: Path | None = None
+) -> Any:
     """Build the architecture with the config's params and fit it on the training split.
 
+    Torch models train through trainwell's Trainer with the `training.*` loop settings,
+    validate on the validation split every epoch, and checkpoint into ``checkpoint_dir``
+    (None: no checkpoints and no resume, as in tuning trials).
+
     Args:
-        callbacks: passed to torch models' Trainer (pruning, tracking); estimators take none.
+        callbacks: Trainer callbacks (tracking, pruning) for torch models; estimators take none.
+        checkpoint_dir: where a torch model's checkpoints go.
     """
     config, spec, task = setup.config, setup.spec, setup.prepared.task
     X, y = setup.features.X, setup.features.y
-    model = spec.build(task, config.training.seed, dict(config.model.params))
+    params = dict(config.model.params)
+    if spec.family == "torch":
+        from trainwell.models.torch_tabular import training_kwargs
+
+        loop = training_kwargs(config.training)
+        if checkpoint_dir is None:
+            loop.update(resume=None, checkpoint_every_steps=None)
+        params = {
+            **loop,
+            "checkpoint_dir": None if checkpoint_dir is None else str(checkpoint_dir),
+            "callbacks": list(callbacks or []),
+            **params,
+        }
+    model = spec.build(task, config.training.seed, params)
     started = time.perf_counter()
     try:
-        if task == "anomaly-detection":
+        if spec.family == "torch":
+            eval_set = X["valid"] if task == "anomaly-detection" else (X["valid"], y["valid"])
+            model.fit(X["train"], y["train"], eval_set=eval_set)
+        elif task == "anomaly-detection":
             model.fit(X["train"])
         else:
             model.fit(X["train"], y["train"])
     except (ValueError, TypeError) as exc:
         raise ModelError(f"{spec.name} failed to fit: {exc}") from exc
     logger.info("model_fitted", architecture=spec.name, seconds=time.perf_counter() - started)
-    del callbacks
     return model
+
+
+def checkpoint_dir_for(config: ExperimentConfig, dataset: str, architecture: str) -> Path:
+    """This run's checkpoint directory under ``output.runs_dir``.
+
+    ``training.resume=latest`` continues the newest run of the same experiment and
+    architecture that left checkpoints; a checkpoint file continues in that file's directory;
+    otherwise each run gets a new directory (so runs never mix checkpoints).
+    """
+    root = Path(config.output.runs_dir) / _experiment_slug(config, dataset) / "checkpoints"
+    resume = config.training.resume
+    if resume == "latest":
+        previous = sorted(
+            (p for p in root.glob(f"{architecture}-*") if any(p.glob("step-*.pt"))),
+            key=lambda p: p.name,
+        )
+        if previous:
+            return previous[-1]
+    elif resume is not None:
+        return Path(resume).expanduser().parent
+    run_id = os.environ.get(DDP_RUN_ID)
+    if _distributed() and run_id:
+        # every rank must name the same directory: the launcher gave all of them one run id
+        return root / f"{architecture}-ddp-{_slug(run_id)}"
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return root / f"{architecture}-{stamp}-{uuid.uuid4().hex[:RUN_SUFFIX_LENGTH]}"
 
 
 def evaluate(setup: RunSetup, model: Any, split: str) -> dict[str, Any]:
@@ -415,11 +466,15 @@ def evaluate(setup: RunSetup, model: Any, split: str) -> dict[str, Any]:
     )
 
 
+def _experiment_slug(config: ExperimentConfig, dataset: str) -> str:
+    base = config.name if config.name != "experiment" else dataset.removeprefix("sklearn:")
+    return _slug(base)
+
+
 def _bundle_name(config: ExperimentConfig, dataset: str, architecture: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     suffix = uuid.uuid4().hex[:RUN_SUFFIX_LENGTH]
-    base = config.name if config.name != "experiment" else dataset.removeprefix("sklearn:")
-    return f"{_slug(base)}-{architecture}-{stamp}-{suffix}"
+    return f"{_experiment_slug(config, dataset)}-{architecture}-{stamp}-{suffix}"
 
 
 @dataclass(frozen=True)
@@ -532,7 +587,10 @@ def run_checklist(setup: RunSetup, tracker: NullTracker | RunTracker | None) -> 
             features.preprocessor, schema, splits.train, features.X["train"]
         )
     )
-    if setup.spec.family == "torch":
+    if setup.spec.family == "torch" and _distributed():
+        for check_id, what in (*TORCH_ONLY_CHECKS, ("memory", "the measured memory check")):
+            results.append(rc.skipped_under_ddp(check_id, what))
+    elif setup.spec.family == "torch":
         from trainwell.evaluation.checks.torch_checks import run_torch_checks
 
         results += run_torch_checks(setup)
@@ -543,6 +601,20 @@ def run_checklist(setup: RunSetup, tracker: NullTracker | RunTracker | None) -> 
     results.append(rc.check_hyperparameters_tracked(tracker, flatten_config(config)))
     report = CheckReport(checks=tuple(results))
     return report.apply_downgrades(dict(config.checks.downgrade))
+
+
+def _distributed() -> bool:
+    """True inside a torchrun worker (WORLD_SIZE > 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def run_training_worker(config: ExperimentConfig) -> None:
+    """A DDP rank other than 0: the same set-up, gate and fit; no tracking, no bundle."""
+    setup = set_up_run(config)
+    if config.checks.enabled:
+        _gate(run_checklist(setup, tracker=None))
+    _refuse_unseen_labels(setup)
+    fit_model(setup, [], checkpoint_dir_for(config, setup.prepared.dataset, setup.spec.name))
 
 
 def check_run(config: ExperimentConfig) -> CheckReport:
@@ -612,7 +684,7 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         report = _run_gate(setup, tracker)
         _refuse_unseen_labels(setup)
         # 6. fit
-        model = fit_model(setup)
+        model = _fit_tracked(setup, tracker)
         # 7. evaluate beside the baseline
         n_classes = len(features.classes)
         baseline = build_baseline(task, config.training.seed)
@@ -681,6 +753,17 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         profile=prepared.profile,
         checks=report,
     )
+
+
+def _fit_tracked(setup: RunSetup, tracker: NullTracker | RunTracker) -> Any:
+    """Fit, with per-step/epoch metrics to the tracker and checkpoints for torch models."""
+    if setup.spec.family != "torch":
+        return fit_model(setup)
+    from trainwell.training.callbacks import MetricsLogger
+
+    checkpoint_dir = checkpoint_dir_for(setup.config, setup.prepared.dataset, setup.spec.name)
+    logger.info("checkpoints", directory=str(checkpoint_dir))
+    return fit_model(setup, [MetricsLogger(tracker.log_metrics)], checkpoint_dir)
 
 
 def _refuse_unseen_labels(setup: RunSetup) -> None:

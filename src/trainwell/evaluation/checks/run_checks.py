@@ -239,3 +239,12 @@ def check_hyperparameters_tracked(
 def estimator_only(check_id: str, what: str) -> CheckResult:
     """The result of a torch-only check for an estimator model."""
     return skipped(check_id, f"{what} applies to torch models; this architecture is an estimator")
+
+
+def skipped_under_ddp(check_id: str, what: str) -> CheckResult:
+    """Torch probe checks train single-process models; inside DDP workers they are skipped."""
+    return skipped(
+        check_id,
+        f"{what} is not run inside DDP workers; run `trainwell check` "
+        "with the same config (one process) to get it",
+    )

@@ -1,0 +1,347 @@
+"""Checks that need a torch model: overfit one batch, eval mode, measured memory, checkpoints.
+
+Each runs the real estimator (and so the real Trainer) on a few rows with a probe callback:
+
+* a *probe fit* (two short epochs, a checkpoint every step, a tiny validation set) records every
+  forward pass — its batch size, ``module.training`` and whether autograd was on — to prove
+  validation ran in ``eval()`` without gradients and training resumed in ``train()``; it
+  measures the peak memory of those steps and loads the first checkpoint to see what it holds;
+* an *overfit fit* trains on one small batch for ``OVERFIT_STEPS`` steps and requires the
+  loss to fall to ``OVERFIT_LOSS_RATIO`` of its first value.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainwell.evaluation.checks.result import CheckResult, fired, passed
+from trainwell.evaluation.checks.run_checks import (
+    BYTES_PER_MIB,
+    MEMORY_WARN_SHARE,
+    available_memory_bytes,
+)
+from trainwell.training.callbacks import Callback
+
+if TYPE_CHECKING:
+    from trainwell.training.pipeline import RunSetup
+    from trainwell.training.trainer import Trainer
+
+OVERFIT_ROWS = 32
+OVERFIT_STEPS = 60
+# A model that can learn at all memorises 32 rows: its loss falls well below half.
+OVERFIT_LOSS_RATIO = 0.5
+PROBE_TRAIN_ROWS = 48
+# Validation batches get a size no training batch has, so the probe can tell them apart.
+PROBE_VALID_ROWS = 7
+PROBE_EPOCHS = 2
+PROC_STATUS = Path("/proc/self/status")
+PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
+RESET_PEAK_RSS = "5"
+KIB = 1024
+
+
+@dataclass
+class ForwardRecord:
+    """One forward pass the probe saw."""
+
+    batch: int
+    training: bool
+    grad_enabled: bool
+
+
+@dataclass
+class Probe(Callback):
+    """Hooks the model when training starts and records every forward pass."""
+
+    records: list[ForwardRecord] = field(default_factory=list)
+    repeat_equal: bool | None = None
+    valid_inputs: torch.Tensor | None = None
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        """Register the forward hook on the model the Trainer trains."""
+
+        def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
+            del output
+            first = args[0] if args else None
+            batch = int(first.shape[0]) if isinstance(first, torch.Tensor) else -1
+            self.records.append(ForwardRecord(batch, module.training, torch.is_grad_enabled()))
+
+        trainer.model.register_forward_hook(hook)
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """Two validation passes in eval mode must give identical outputs."""
+        if self.valid_inputs is None:
+            return
+        model = trainer.model
+        was_training = model.training
+        model.eval()
+        with torch.inference_mode():
+            inputs = self.valid_inputs.to(trainer.device)
+            first, second = model(inputs), model(inputs)
+        self.repeat_equal = bool(torch.equal(first, second))
+        model.train(was_training)
+
+
+def _peak_rss_bytes() -> int | None:
+    try:
+        for line in PROC_STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * KIB
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        PROC_CLEAR_REFS.write_text(RESET_PEAK_RSS)
+    except OSError:
+        return False
+    return True
+
+
+def _estimator(setup: RunSetup, **overrides: Any) -> Any:
+    from trainwell.models.torch_tabular import training_kwargs
+
+    config = setup.config
+    kwargs = {
+        **training_kwargs(config.training),
+        "resume": None,
+        "progress_bar": False,
+        "early_stopping_patience": None,
+        "devices": 1,
+        **dict(config.model.params),
+        **overrides,
+    }
+    return setup.spec.build(setup.prepared.task, config.training.seed, kwargs)
+
+
+def _fit(setup: RunSetup, model: Any, rows: slice, valid_rows: slice | None) -> Any:
+    X, y = setup.features.X, setup.features.y
+    task = setup.prepared.task
+    y_train = None if y["train"] is None else y["train"][rows]
+    eval_set: Any = None
+    if valid_rows is not None:
+        x_valid = X["valid"][valid_rows]
+        y_valid = None if y["valid"] is None else y["valid"][valid_rows]
+        eval_set = x_valid if task == "anomaly-detection" else (x_valid, y_valid)
+    return model.fit(X["train"][rows], y_train, eval_set=eval_set)
+
+
+def check_overfit_one_batch(setup: RunSetup) -> CheckResult:
+    """A few steps on one small batch must drive the training loss down."""
+    cid = "one_batch.overfit"
+    rows = min(OVERFIT_ROWS, len(setup.features.X["train"]))
+    model = _estimator(
+        setup,
+        epochs=OVERFIT_STEPS,
+        batch_size=rows,
+        grad_accumulation=1,
+        checkpoint_dir=None,
+        checkpoint_every_steps=None,
+        scheduler="none",
+        warmup_steps=0,
+    )
+    _fit(setup, model, slice(0, rows), None)
+    losses = [float(h["train/loss"]) for h in model.history_ if "train/loss" in h]
+    first, last = losses[0], losses[-1]
+    details = {"rows": rows, "steps": len(losses), "first_loss": first, "last_loss": last}
+    if not np.isfinite(last) or last > first * OVERFIT_LOSS_RATIO:
+        return fired(
+            cid,
+            "fail",
+            f"{len(losses)} steps on one batch of {rows} rows took the loss only "
+            f"from {first:.4g} to {last:.4g}: the model cannot fit even one batch",
+            "check the learning rate, the loss against the targets, frozen or disconnected "
+            "layers, and the preprocessing (are the features scaled?)",
+            **details,
+        )
+    return passed(
+        cid,
+        f"one batch of {rows} rows: loss {first:.4g} -> {last:.4g} in {len(losses)} steps",
+        **details,
+    )
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What the probe fit observed."""
+
+    records: list[ForwardRecord]
+    repeat_equal: bool | None
+    peak_bytes: int | None
+    measured: bool
+    checkpoint: Mapping[str, Any] | None
+    valid_batch: int
+
+
+def probe_valid_rows(setup: RunSetup, batch: int) -> int:
+    """A validation size that no training batch has (so its forward passes are recognisable)."""
+    n_valid = min(PROBE_VALID_ROWS, len(setup.features.X["valid"]))
+    return n_valid if n_valid < batch else max(batch - 1, 1)
+
+
+def probe_fit(setup: RunSetup) -> ProbeResult:
+    """Two short epochs with a checkpoint every step, watched by a :class:`Probe`."""
+    from trainwell.training.checkpoint import list_checkpoints, load_checkpoint
+
+    available_rows = min(PROBE_TRAIN_ROWS, len(setup.features.X["train"]))
+    batch = min(setup.config.training.batch_size, available_rows)
+    n_train = batch * (available_rows // batch)  # whole batches only: every one has `batch` rows
+    n_valid = probe_valid_rows(setup, batch)
+    probe = Probe(
+        valid_inputs=torch.from_numpy(
+            np.ascontiguousarray(setup.features.X["valid"][:n_valid], dtype=np.float32)
+        )
+    )
+    with tempfile.TemporaryDirectory(prefix="trainwell-probe-") as tmp:
+        model = _estimator(
+            setup,
+            epochs=PROBE_EPOCHS,
+            batch_size=batch,
+            checkpoint_dir=tmp,
+            checkpoint_every_steps=1,
+            callbacks=[probe],
+        )
+        cuda = torch.cuda.is_available() and setup.config.training.device != "cpu"
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        measured = cuda or _reset_peak_rss()
+        _fit(setup, model, slice(0, n_train), slice(0, n_valid) if n_valid else None)
+        peak = int(torch.cuda.max_memory_allocated()) if cuda else _peak_rss_bytes()
+        found = list_checkpoints(Path(tmp))
+        checkpoint = load_checkpoint(found[0]) if found else None
+    return ProbeResult(probe.records, probe.repeat_equal, peak, measured, checkpoint, n_valid)
+
+
+def check_eval_mode(setup: RunSetup, probe: ProbeResult) -> CheckResult:
+    """Validation forward passes ran in eval mode without gradients, then training resumed."""
+    cid = "eval_mode"
+    valid_batches = [r for r in probe.records if r.batch == probe.valid_batch]
+    train_steps = [r for r in probe.records if r.batch != probe.valid_batch]
+    problems = []
+    if not valid_batches:
+        problems.append("no validation pass was seen")
+    if any(r.training for r in valid_batches):
+        problems.append("validation ran with the model in train() mode (dropout/batch-norm active)")
+    if any(r.grad_enabled for r in valid_batches):
+        problems.append("validation ran with autograd on (no torch.no_grad/inference_mode)")
+    if not all(r.training for r in train_steps):
+        problems.append("a training step ran in eval() mode after validation")
+    if probe.repeat_equal is False:
+        problems.append("two eval-mode passes over the same rows gave different outputs")
+    details = {"validation_passes": len(valid_batches), "forward_passes": len(probe.records)}
+    if problems:
+        return fired(
+            cid,
+            "fail",
+            "; ".join(problems),
+            "call model.eval() and wrap validation in torch.inference_mode(); switch "
+            "back with model.train() before the next step",
+            **details,
+        )
+    return passed(
+        cid,
+        f"validation ran in eval() under inference mode ({len(valid_batches)} "
+        "passes); outputs identical twice in a row; train() restored",
+        **details,
+    )
+
+
+def check_torch_memory(setup: RunSetup, probe: ProbeResult) -> CheckResult:
+    """Peak memory of the probe's training steps against what the machine has."""
+    cid = "memory"
+    if probe.peak_bytes is None or not probe.measured:
+        return fired(
+            cid,
+            "warn",
+            "peak memory could not be measured on this platform",
+            "watch nvidia-smi / torch.cuda.memory_summary() during the first epoch",
+        )
+    device = (
+        "cuda" if torch.cuda.is_available() and setup.config.training.device != "cpu" else ("cpu")
+    )
+    if device == "cuda":
+        available = int(torch.cuda.mem_get_info()[0])
+    else:
+        available = available_memory_bytes() or 0
+    peak_mib = round(probe.peak_bytes / BYTES_PER_MIB, 1)
+    available_mib = round(available / BYTES_PER_MIB)
+    details = {
+        "device": device,
+        "peak_mib": peak_mib,
+        "available_mib": available_mib,
+        "batch_size": min(setup.config.training.batch_size, len(setup.features.X["train"])),
+    }
+    what = "process RSS" if device == "cpu" else "CUDA allocated"
+    if available and probe.peak_bytes > MEMORY_WARN_SHARE * available:
+        return fired(
+            cid,
+            "warn",
+            f"one training step peaked at {peak_mib} MiB ({what}) of {available_mib} MiB available",
+            "lower training.batch_size, use precision=bf16, or gradient checkpointing",
+            **details,
+        )
+    return passed(
+        cid,
+        f"one training step at batch size {details['batch_size']} peaked at "
+        f"{peak_mib} MiB ({what}); {available_mib} MiB available",
+        **details,
+    )
+
+
+def check_checkpoint_completeness(setup: RunSetup, probe: ProbeResult) -> CheckResult:
+    """The first checkpoint holds what an exact resume needs."""
+    cid = "checkpoint.completeness"
+    state = probe.checkpoint
+    if state is None:
+        return fired(
+            cid,
+            "fail",
+            "the probe run wrote no checkpoint",
+            "set training.checkpoint_every_steps or check the checkpoint directory",
+        )
+    missing = [
+        key
+        for key in ("model", "optimizer", "scaler", "rng", "global_step", "epoch")
+        if key not in state or state[key] is None
+    ]
+    optimizer_state = (state.get("optimizer") or {}).get("state")
+    if not optimizer_state:
+        missing.append("optimizer state (moments)")
+    if setup.config.training.scheduler != "none" and not state.get("scheduler"):
+        missing.append("scheduler")
+    if missing:
+        return fired(
+            cid,
+            "fail",
+            f"the first checkpoint lacks: {', '.join(missing)}",
+            "save model, optimizer, scheduler and scaler state_dicts with the RNG "
+            "states and the step",
+            keys=sorted(state),
+        )
+    return passed(
+        cid,
+        f"the first checkpoint holds model, optimizer ({len(optimizer_state or {})} "
+        "parameter states), scheduler, scaler, RNG and position",
+        keys=sorted(state),
+    )
+
+
+def run_torch_checks(setup: RunSetup) -> list[CheckResult]:
+    """Overfit one batch, eval mode, memory and checkpoint completeness for a torch model."""
+    probe = probe_fit(setup)
+    return [
+        check_overfit_one_batch(setup),
+        check_eval_mode(setup, probe),
+        check_torch_memory(setup, probe),
+        check_checkpoint_completeness(setup, probe),
+    ]
