@@ -295,3 +295,96 @@ def test_help_lists_commands_without_heavy_imports() -> None:
     assert code_help == 0
     for command in ("train", "predict"):
         assert command in out
+
+
+# --- torch models through the production loop --------------------------------------------------
+
+
+@pytest.mark.slow
+def test_mlp_on_digits_same_seed_writes_identical_weights(tmp_path: Path) -> None:
+    digests = []
+    for out_dir in ("a", "b"):
+        code, out = invoke(
+            "train",
+            "data.path=sklearn:digits",
+            "model.architecture=mlp",
+            "training.epochs=5",
+            "tracking.enabled=false",
+            f"output.dir={out_dir}",
+        )
+        assert code == 0, out
+        bundle = only_bundle(tmp_path / out_dir)
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        digests.append(manifest["files"]["model/weights.safetensors"])
+        metrics = json.loads((bundle / "metrics.json").read_text())
+        assert metrics["test"]["accuracy"] > 0.85
+        checks = {
+            c["id"]: c["status"] for c in json.loads((bundle / "checks.json").read_text())["checks"]
+        }
+        assert checks["one_batch.overfit"] == checks["eval_mode"] == "pass"
+        assert checks["checkpoint.completeness"] == "pass"
+    assert digests[0] == digests[1]
+
+
+@pytest.mark.slow
+def test_resume_latest_continues_the_last_run(tmp_path: Path) -> None:
+    base = [
+        "train",
+        "data.path=sklearn:iris",
+        "model.architecture=mlp",
+        "training.batch_size=16",
+        "tracking.enabled=false",
+        "checks.enabled=false",
+    ]
+    code, out = invoke(*base, "training.epochs=2")
+    assert code == 0, out
+    runs = list((tmp_path / "outputs" / "iris" / "checkpoints").iterdir())
+    assert len(runs) == 1
+    code, out = invoke(*base, "training.epochs=4", "training.resume=latest")
+    assert code == 0, out
+    # the resumed run continued in the same directory instead of starting a new one
+    assert list((tmp_path / "outputs" / "iris" / "checkpoints").iterdir()) == runs
+
+
+def test_resume_from_a_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    code, out = invoke(
+        "train",
+        "data.path=sklearn:iris",
+        "model.architecture=mlp",
+        "training.resume=ckpt/nope.pt",
+        "tracking.enabled=false",
+        "checks.enabled=false",
+    )
+    assert code == EXIT_BAD_INPUT
+    assert "nope.pt" in out
+    assert_no_bundle(tmp_path)
+
+
+@pytest.mark.slow
+def test_ddp_two_processes_through_the_cli(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "trainwell.cli",
+            "train",
+            "data.path=sklearn:digits",
+            "model.architecture=mlp",
+            "training.epochs=2",
+            "training.devices=2",
+            "tracking.enabled=false",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "launching 2 DDP processes" in done.stdout
+    assert done.stdout.count("trainwell train") == 1  # only rank 0 reports
+    bundle = only_bundle(tmp_path / "models")
+    checks = json.loads((bundle / "checks.json").read_text())["checks"]
+    skipped = {c["id"] for c in checks if c["status"] == "skip"}
+    assert "one_batch.overfit" in skipped  # probes are single-process; check says so
+    assert len(list((tmp_path / "outputs" / "digits" / "checkpoints").iterdir())) == 1
