@@ -168,3 +168,12 @@ def test_anomaly_detection_with_isolation_forest(tmp_path: Path) -> None:
     # malignant tumours are far from benign ones in this feature space
     assert result.metrics["test"]["roc_auc"] > 0.85
     assert result.metrics["baseline_test"]["roc_auc"] == pytest.approx(0.5)
+    from trainwell.inference.predictor import Predictor
+
+    predictions = Predictor.load(result.bundle_path).predict_frame(frame.drop(columns="is_anomaly"))
+    flagged = predictions["prediction"]
+    assert set(flagged.unique()) == {0, 1}  # 1 = anomaly, 0 = normal
+    # the most anomalous scores are the flagged rows
+    assert predictions.loc[flagged == 1, "anomaly_score"].min() >= (
+        predictions.loc[flagged == 0, "anomaly_score"].max()
+    )

@@ -28,6 +28,7 @@ DEFAULT_CHUNK_ROWS = 50_000
 PREDICTION_COLUMN = "prediction"
 PROBA_PREFIX = "proba_"
 SCORE_COLUMN = "anomaly_score"
+SKLEARN_OUTLIER = -1
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Predictor:
     preprocessor: Any
     model: Any
     task: str
+    family: str = "sklearn"
 
     @classmethod
     def load(cls, path: Path) -> Predictor:
@@ -70,6 +72,7 @@ class Predictor:
             preprocessor=preprocessor,
             model=model,
             task=str(bundle.manifest["task"]),
+            family=spec.family,
         )
 
     def features(self, frame: pd.DataFrame, *, strict_categories: bool = False) -> np.ndarray:
@@ -95,8 +98,10 @@ class Predictor:
         elif self.task == "anomaly-detection":
             scores = -np.asarray(self.model.score_samples(X))
             flagged = np.asarray(self.model.predict(X))
-            # sklearn's outlier detectors answer -1 for anomalies; trainwell answers 1.
-            out[PREDICTION_COLUMN] = np.where(flagged == -1, 1, flagged).astype(int)
+            if self.family == "sklearn":
+                # sklearn's outlier detectors answer -1 (anomaly) / 1 (normal); trainwell 1 / 0
+                flagged = (flagged == SKLEARN_OUTLIER).astype(int)
+            out[PREDICTION_COLUMN] = flagged.astype(int)
             out[SCORE_COLUMN] = scores
         else:
             out[PREDICTION_COLUMN] = np.asarray(self.model.predict(X), dtype=float)

@@ -295,6 +295,7 @@ def choose_architecture(
         return spec, Decision(requested, requested, "named in the config (model.architecture)")
 
     from trainwell.advise import Profile, advise
+    from trainwell.training import selection
 
     profile = prepared.profile
     advice = advise(
@@ -316,6 +317,20 @@ def choose_architecture(
         }
         for c in advice.alternatives
     )
+    train = prepared.splits.train
+    if prepared.target is not None and selection.applies(task, len(train), advice.primary.library):
+        split_columns = tuple(c for c in (config.data.group_column, config.data.time_column) if c)
+        chosen = selection.select_small_data(
+            train,
+            prepared.target,
+            task,
+            (*config.data.drop_columns, *split_columns),
+            config.training.seed,
+        )
+        reason = chosen.reason(len(train))
+        return get_spec(chosen.architecture), Decision(
+            chosen.architecture, "auto", reason, alternatives
+        )
     for choice in candidates:
         name = choice.config_name
         if name is not None and is_available(name) and task in get_spec(name).tasks:

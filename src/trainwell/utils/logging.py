@@ -27,6 +27,7 @@ _LEVELS = {
 
 # Libraries that log through the standard library at INFO; shown only from WARNING up unless
 # the user asks for debug.
+DEFAULT_LIBRARY_LEVEL = "warning"
 NOISY_LIBRARIES = ("mlflow", "alembic", "urllib3", "httpx", "numexpr")
 
 
@@ -63,6 +64,13 @@ def configure_logging(log_format: LogFormat = "console", level: str = "info") ->
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    """Return the structlog logger for a module (``get_logger(__name__)``)."""
+    """Return the structlog logger for a module (``get_logger(__name__)``).
+
+    When nothing configured structlog yet (trainwell used as a library, or in tests), events
+    go to stderr from WARNING up, never to stdout where they would mix with a program's output.
+    The CLI replaces this with ``--log-format``/``--log-level``.
+    """
+    if not structlog.is_configured():
+        configure_logging("console", DEFAULT_LIBRARY_LEVEL)
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
     return logger
