@@ -37,11 +37,17 @@ def main() -> None:
     frame["target"] = (frame["x0"] + rng.normal(size=args.rows) > 0).astype(int)
     splits = split_frame(frame, valid_size=0.15, test_size=0.15, seed=0, stratify_on="target")
     data = DataCheckInput(
-        train=splits.train, valid=splits.valid, test=splits.test, target="target",
+        train=splits.train,
+        valid=splits.valid,
+        test=splits.test,
+        target="target",
         task="tabular-classification",
         feature_columns=tuple(c for c in frame.columns if c != "target"),
         categorical_columns=tuple(f"c{i}" for i in range(N_CATEGORICAL)),
-        group_column=None, time_column=None, thresholds=ChecksConfig(), seed=0,
+        group_column=None,
+        time_column=None,
+        thresholds=ChecksConfig(),
+        seed=0,
     )
     total = 0.0
     print(f"{args.rows:,} rows x {frame.shape[1] - 1} features")

@@ -211,10 +211,16 @@ def predict(
 
 # Commands built in their own subpackages register here (each module imports only typer/rich).
 from trainwell.advise.cli import advise_command  # noqa: E402
+from trainwell.audit.cli import audit_command  # noqa: E402
+from trainwell.lint.cli import lint_command  # noqa: E402
+from trainwell.scaffold.cli import new_command  # noqa: E402
 from trainwell.tune.cli import tune_command  # noqa: E402
 
 app.command("advise")(advise_command)
 app.command("tune")(tune_command)
+app.command("lint")(lint_command)
+app.command("audit")(audit_command)
+app.command("new")(new_command)
 
 
 def main() -> None:

@@ -1,0 +1,307 @@
+"""`trainwell lint`: find the files, run ruff and trainwell's own pass side by side, merge.
+
+ruff starts first, in the background; trainwell's AST pass runs meanwhile (in worker processes
+for large trees). ruff's findings are then renamed to trainwell's codes, de-duplicated (TW110 once
+per def), filtered (TW103 without a CLI's own output), silenced by ``# noqa`` and per-file
+ignores, and sorted.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from trainwell.errors import TrainwellError
+from trainwell.lint.analyzer import (
+    CUSTOM_CODES,
+    NOTEBOOK_CODES,
+    FileResult,
+    FunctionSpan,
+    analyze_file,
+)
+from trainwell.lint.astutil import RawFinding
+from trainwell.lint.findings import Finding
+from trainwell.lint.noqa import is_silenced
+from trainwell.lint.ruff import RUFF_CODES, RuffDiagnostic, RuffRun, find_ruff
+from trainwell.lint.rules import ALL_RULES, PARSE_ERROR
+from trainwell.lint.settings import LintSettings
+from trainwell.utils.logging import get_logger
+
+logger = get_logger(__name__)
+
+PYTHON_SUFFIXES = (".py",)
+NOTEBOOK_SUFFIX = ".ipynb"
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".ruff_cache",
+        ".pytest_cache",
+        "__pycache__",
+        "node_modules",
+        "build",
+        "dist",
+        ".eggs",
+        "site-packages",
+        ".ipynb_checkpoints",
+        "_build",
+        "buck-out",
+        "__pypackages__",
+        ".direnv",
+        ".idea",
+        ".vscode",
+    }
+)
+PARALLEL_MIN_FILES = 48
+MAX_JOBS = 8
+CHUNK_FILES = 16
+ANN_RETURN_CODES = frozenset({"ANN201", "ANN202", "ANN204", "ANN205", "ANN206"})
+_BACKTICKED = re.compile(r"`([^`]+)`")
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """The findings of one run and how many files were looked at."""
+
+    findings: tuple[Finding, ...]
+    files: int
+
+
+def absolute(path: Path | str) -> Path:
+    """An absolute, normalised path that keeps symlinks (as ruff reports them)."""
+    return Path(os.path.normpath(Path(path).absolute()))
+
+
+def discover(paths: Sequence[Path], settings: LintSettings) -> list[Path]:
+    """The Python files (and notebooks) under ``paths``, sorted, as absolute paths.
+
+    Raises:
+        TrainwellError: a path does not exist.
+    """
+    found: set[Path] = set()
+    for given in paths:
+        path = absolute(given)
+        if not path.exists():
+            raise TrainwellError(f"path not found: {given}")
+        if path.is_file():
+            found.add(path)
+            continue
+        for folder, dirs, files in os.walk(path):
+            base = Path(folder)
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if d not in SKIPPED_DIRS
+                and not d.startswith(".")
+                and not settings.is_excluded(base / d)
+            )
+            for name in files:
+                is_notebook = name.endswith(NOTEBOOK_SUFFIX)
+                if name.endswith(PYTHON_SUFFIXES) or (settings.notebooks and is_notebook):
+                    file = base / name
+                    if not settings.is_excluded(file):
+                        found.add(file)
+    return sorted(found)
+
+
+def _analyze(job: tuple[Path, frozenset[str]]) -> FileResult:
+    """Analyse one file with the cyclic GC paused: an AST holds no cycles, and collecting while
+    millions of nodes are allocated costs about a tenth of the pass."""
+    path, enabled = job
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return analyze_file(path, enabled)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _analyze_all(jobs: list[tuple[Path, frozenset[str]]], workers: int) -> Iterator[FileResult]:
+    if workers > 1 and len(jobs) >= PARALLEL_MIN_FILES:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(_analyze, jobs, chunksize=CHUNK_FILES)
+    else:
+        yield from map(_analyze, jobs)
+
+
+def display_path(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` when inside it, POSIX-style."""
+    try:
+        return path.relative_to(base).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _innermost(functions: list[FunctionSpan], row: int) -> FunctionSpan | None:
+    best: FunctionSpan | None = None
+    for span in functions:
+        if span.first <= row <= span.last and (best is None or span.first >= best.first):
+            best = span
+    return best
+
+
+def _map_annotations(result: FileResult, diagnostics: list[RuffDiagnostic]) -> list[RawFinding]:
+    """ANN* findings -> one TW110 per def, at the ``def`` line, naming what is missing."""
+    missing: dict[FunctionSpan, list[str]] = {}
+    for diag in diagnostics:
+        span = _innermost(result.functions, diag.row)
+        if span is None:
+            continue
+        names = _BACKTICKED.findall(diag.message)
+        if diag.code in ANN_RETURN_CODES:
+            what = "return type"
+        elif names:
+            what = f"`{names[0]}`"
+        else:
+            what = "a parameter"
+        missing.setdefault(span, [])
+        if what not in missing[span]:
+            missing[span].append(what)
+    return [
+        RawFinding(
+            "TW110", span.line, span.column, f"`{span.name}` lacks type hints: {', '.join(items)}"
+        )
+        for span, items in missing.items()
+    ]
+
+
+def _ruff_findings(result: FileResult, diagnostics: list[RuffDiagnostic]) -> list[RawFinding]:
+    notebook = result.notebook
+    ann: list[RuffDiagnostic] = []
+    out: list[RawFinding] = []
+    for original in diagnostics:
+        diag = original
+        row = diag.row
+        if notebook is not None and diag.cell is not None:
+            row = notebook.from_cell(diag.cell, diag.row)
+            diag = RuffDiagnostic(diag.path, diag.code, row, diag.column, None, diag.message)
+        code = RUFF_CODES[diag.code]
+        if code == "TW110":
+            ann.append(diag)
+        elif code == "TW103" and (row, diag.column) in result.cli_prints:
+            continue
+        else:
+            out.append(RawFinding(code, row, diag.column, diag.message))
+    if ann:
+        out.extend(_map_annotations(result, ann))
+    return out
+
+
+class Linter:
+    """One configured lint run."""
+
+    def __init__(self, settings: LintSettings, jobs: int | None = None) -> None:
+        self.settings = settings
+        self.jobs = jobs if jobs is not None else min(os.cpu_count() or 1, MAX_JOBS)
+        self._enabled_cache: dict[tuple[str, ...], frozenset[str]] = {}
+
+    def enabled_for(self, path: Path) -> frozenset[str]:
+        """The codes on for one file (per-file ignores applied)."""
+        ignores = self.settings.file_ignores(path)
+        if ignores not in self._enabled_cache:
+            self._enabled_cache[ignores] = self.settings.enabled_codes(ignores)
+        return self._enabled_cache[ignores]
+
+    def lint(self, paths: Sequence[Path], base: Path | None = None) -> LintReport:
+        """Lint files and folders; paths in the report are relative to ``base`` (the cwd).
+
+        Raises:
+            TrainwellError: a path is missing, or ruff is needed but cannot run.
+        """
+        base = absolute(base or Path.cwd())
+        files = discover(paths, self.settings)
+        enabled_any = self.settings.enabled_codes()
+        ruff_codes = sorted(r for r, tw in RUFF_CODES.items() if tw in enabled_any)
+        ruff_files = [
+            f
+            for f in files
+            if f.suffix != NOTEBOOK_SUFFIX or RUFF_CODES_FOR_NOTEBOOKS & set(ruff_codes)
+        ]
+        run: RuffRun | None = None
+        if ruff_codes and ruff_files:
+            ruff = find_ruff()
+            if ruff is None:
+                delegated = ", ".join(sorted({RUFF_CODES[c] for c in ruff_codes}))
+                raise TrainwellError(
+                    f"ruff not found (needed for {delegated}); install it, set TRAINWELL_RUFF, "
+                    "or pass --ignore for those rules"
+                )
+            run = RuffRun(ruff, ruff_files, ruff_codes)
+        try:
+            jobs = [(f, self.enabled_for(f)) for f in files]
+            results = {r.path: r for r in _analyze_all(jobs, self.jobs)}
+            diagnostics = run.results() if run is not None else []
+        finally:
+            if run is not None:
+                run.close()
+        by_file: dict[Path, list[RuffDiagnostic]] = {}
+        for diag in diagnostics:
+            by_file.setdefault(absolute(diag.path), []).append(diag)
+        findings: list[Finding] = []
+        for path, result in results.items():
+            raw = list(result.findings)
+            if result.parsed:
+                raw.extend(_ruff_findings(result, by_file.get(path, [])))
+            findings.extend(self._finish(result, raw, display_path(path, base)))
+        findings.sort(key=lambda f: (f.path, f.cell or 0, f.line, f.column, f.code))
+        logger.debug("lint_done", files=len(files), findings=len(findings))
+        return LintReport(findings=tuple(findings), files=len(files))
+
+    def _finish(self, result: FileResult, raw: Iterable[RawFinding], shown: str) -> list[Finding]:
+        enabled = self.enabled_for(result.path)
+        if result.notebook is not None:
+            enabled = enabled & (NOTEBOOK_CODES | {PARSE_ERROR.code})
+        seen: set[tuple[int, str]] = set()
+        out: list[Finding] = []
+        for item in sorted(raw, key=lambda r: (r.line, r.column, r.code)):
+            if item.code not in enabled or (item.line, item.code) in seen:
+                continue
+            if is_silenced(item.code, item.line, result.noqa):
+                continue
+            seen.add((item.line, item.code))
+            cell: int | None = None
+            line = item.line
+            if result.notebook is not None:
+                cell, line = result.notebook.to_cell(item.line)
+            rule = ALL_RULES[item.code]
+            out.append(
+                Finding(
+                    path=shown,
+                    line=line,
+                    column=item.column,
+                    code=item.code,
+                    message=item.message or rule.summary,
+                    hint=rule.hint,
+                    cell=cell,
+                )
+            )
+        return out
+
+
+RUFF_CODES_FOR_NOTEBOOKS: frozenset[str] = frozenset(
+    ruff for ruff, tw in RUFF_CODES.items() if tw in NOTEBOOK_CODES
+)
+ALL_CODES: frozenset[str] = CUSTOM_CODES | frozenset(RUFF_CODES.values())
+
+
+def lint_paths(
+    paths: Sequence[Path], settings: LintSettings | None = None, jobs: int | None = None
+) -> LintReport:
+    """Lint files and folders with ``settings`` (defaults: every rule).
+
+    Raises:
+        TrainwellError: a path is missing, or ruff is needed but cannot run.
+    """
+    return Linter(settings or LintSettings(), jobs=jobs).lint(paths)
