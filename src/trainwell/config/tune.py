@@ -31,7 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 DEFAULT_N_TRIALS = 20
 DEFAULT_PRUNER_STARTUP_TRIALS = 5
 DEFAULT_REPORT_EVERY = 25
-DEFAULT_OUTPUT_DIR = Path("outputs/tune")
+# relative to the working directory, beside the other run outputs; `tune.output_dir` overrides
+DEFAULT_OUTPUT_DIR = Path("outputs") / "tune"  # noqa: TW102
 STUDY_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 Choice = str | int | float | bool | None

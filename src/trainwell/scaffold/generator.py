@@ -54,7 +54,9 @@ DEV_REQUIREMENTS = ("pytest", "ruff", "mypy", "pandas-stubs")
 # Stub packages versioned like the package they describe: bounded like it.
 STUBS_OF = {"pandas-stubs": "pandas"}
 DEV_EXTRA = "dev"
-REQUIREMENT_PATTERN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
+REQUIREMENT_PATTERN = re.compile(
+    r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(?P<specifier>.*)$"
+)
 EXTRA_MARKER_PATTERN = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 GIT_TIMEOUT_S = 30
 
@@ -185,8 +187,8 @@ def declared_requirements() -> dict[tuple[str, str], str]:
         if match is None:
             continue
         extra = EXTRA_MARKER_PATTERN.search(marker)
-        key = (extra.group(1) if extra else "", _canonical(match.group(1)))
-        declared[key] = match.group(3).strip()
+        key = (extra.group(1) if extra else "", _canonical(match.group("name")))
+        declared[key] = match.group("specifier").strip()
     return declared
 
 

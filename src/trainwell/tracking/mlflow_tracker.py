@@ -22,6 +22,7 @@ LOCAL_DB_FILE = "mlflow.db"
 ARTIFACTS_DIR = "artifacts"
 # MLflow rejects longer parameter values; longer ones are cut and marked.
 MAX_PARAM_LENGTH = 6000
+MS_PER_SECOND = 1000  # MLflow timestamps are milliseconds
 QUIET_ENV = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "true",
@@ -126,7 +127,7 @@ class RunTracker:
 
         from mlflow.entities import Metric
 
-        now = int(time.time() * 1000)
+        now = int(time.time() * MS_PER_SECOND)
         batch = [
             Metric(key, float(value), now, step)
             for key, value in metrics.items()

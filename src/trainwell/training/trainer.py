@@ -61,6 +61,8 @@ SGD_MOMENTUM = 0.9
 # The `step` schedule multiplies the LR by STEP_GAMMA at each fraction of the post-warmup steps.
 STEP_GAMMA = 0.1
 STEP_MILESTONES = (0.5, 0.75)
+# Cosine annealing: lr factor = 0.5 * (1 + cos(pi * progress)), from 1 down to 0.
+COSINE_MIDPOINT = 0.5
 DEFAULT_EPOCHS = 20
 DEFAULT_BATCH_SIZE = 256
 DEFAULT_LEARNING_RATE = 1e-3
@@ -182,7 +184,7 @@ def lr_factor(step: int, *, kind: str, warmup: int, total: int) -> float:
         return 1.0
     progress = min(1.0, (step - warmup) / max(1, total - warmup))
     if kind == "cosine":
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
+        return COSINE_MIDPOINT * (1.0 + math.cos(math.pi * progress))
     if kind == "linear":
         return 1.0 - progress
     return float(STEP_GAMMA ** sum(progress >= m for m in STEP_MILESTONES))

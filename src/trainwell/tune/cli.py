@@ -212,6 +212,8 @@ def validate_tune(raw: Mapping[str, Any], source: str) -> TuneConfig:
 
 
 PARAM_TYPES = frozenset({"float", "int", "categorical"})
+# pydantic reports a discriminated union's member as an extra location part: space.<key>.<tag>
+TAG_POSITION = 2
 
 
 def format_tune_error(exc: ValidationError, source: str) -> str:
@@ -219,8 +221,8 @@ def format_tune_error(exc: ValidationError, source: str) -> str:
     lines: list[str] = []
     for err in exc.errors():
         loc = [str(part) for part in err["loc"]]
-        if len(loc) >= 3 and loc[0] == "space" and loc[2] in PARAM_TYPES:
-            del loc[2]  # the discriminator tag pydantic inserts
+        if len(loc) > TAG_POSITION and loc[0] == "space" and loc[TAG_POSITION] in PARAM_TYPES:
+            del loc[TAG_POSITION]  # the discriminator tag pydantic inserts
         field = ".".join(["tune", *loc])
         if err["type"] == "extra_forbidden":
             lines.append(f"{source}: unknown key `{field}`")

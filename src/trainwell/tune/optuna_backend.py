@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 
-DEFAULT_STORAGE = Path("mlruns") / "optuna.db"
+# default storage, relative to the working directory like ./mlruns; `tune.storage` overrides it
+DEFAULT_STORAGE = Path("mlruns") / "optuna.db"  # noqa: TW102
 # Study user attributes: what the study was created for, and where it is tracked.
 IDENTITY_ATTRS = ("trainwell.config_hash", "trainwell.space_hash", "trainwell.metric")
 ARCHITECTURE_ATTR = "trainwell.architecture"

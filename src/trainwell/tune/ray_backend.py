@@ -75,6 +75,22 @@ class RayReporter:
         tune.report({SCORE_KEY: value, STEP_KEY: step, FINAL_KEY: 0})
 
 
+def _fit_quietly(tuner: Any) -> Any:
+    """Run the Tuner with Ray's per-trial error logger silenced (trainwell reports them)."""
+    import ray
+    from ray import tune as ray_tune
+
+    trial_errors = logging.getLogger(RAY_TRIAL_ERROR_LOGGER)
+    level = trial_errors.level
+    trial_errors.setLevel(logging.CRITICAL)
+    try:
+        return tuner.fit()
+    except (ray.exceptions.RayError, ray_tune.TuneError) as exc:
+        raise TrainingError(f"Ray Tune failed: {exc}") from exc
+    finally:
+        trial_errors.setLevel(level)
+
+
 def ray_trial(
     config: dict[str, Any],
     setup: RunSetup,
@@ -215,16 +231,7 @@ def run_ray(
                 verbose=0,
             ),
         )
-        trial_errors = logging.getLogger(RAY_TRIAL_ERROR_LOGGER)
-        level = trial_errors.level
-        trial_errors.setLevel(logging.CRITICAL)
-        try:
-            results = tuner.fit()
-        except (ray.exceptions.RayError, ray_tune.TuneError) as exc:
-            raise TrainingError(f"Ray Tune failed: {exc}") from exc
-        finally:
-            trial_errors.setLevel(level)
-        record_results(study, results, space, on_trial)
+        record_results(study, _fit_quietly(tuner), space, on_trial)
     finally:
         if started_here:
             ray.shutdown()

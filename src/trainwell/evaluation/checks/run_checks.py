@@ -28,6 +28,7 @@ PARITY_SAMPLE_ROWS = 256
 ESTIMATOR_MEMORY_FACTOR = 4
 MEMORY_WARN_SHARE = 0.8
 BYTES_PER_MIB = 1 << 20
+BYTES_PER_KIB = 1 << 10  # /proc/meminfo reports kB
 MEMINFO = Path("/proc/meminfo")
 
 
@@ -172,7 +173,7 @@ def available_memory_bytes() -> int | None:
     try:
         for line in MEMINFO.read_text().splitlines():
             if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) * 1024
+                return int(line.split()[1]) * BYTES_PER_KIB
     except (OSError, ValueError, IndexError):
         return None
     return None
