@@ -26,6 +26,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
+def _library_logging() -> None:
+    """Each test starts with trainwell's library logging (a CLI test may have changed it)."""
+    from trainwell.utils.logging import DEFAULT_LIBRARY_LEVEL, configure_logging
+
+    configure_logging("console", DEFAULT_LIBRARY_LEVEL)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run every test in its own directory so no test writes mlruns/ or models/ into the repo."""
     monkeypatch.chdir(tmp_path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Literal
+from typing import Literal, TextIO, cast
 
 import structlog
 
@@ -27,8 +27,21 @@ _LEVELS = {
 
 # Libraries that log through the standard library at INFO; shown only from WARNING up unless
 # the user asks for debug.
-DEFAULT_LIBRARY_LEVEL = "warning"
+DEFAULT_LIBRARY_LEVEL = "info"
 NOISY_LIBRARIES = ("mlflow", "alembic", "urllib3", "httpx", "numexpr")
+
+
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at write time (pytest and CLI runners swap it)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+_CURRENT_STDERR = _CurrentStderr()
 
 
 def configure_logging(log_format: LogFormat = "console", level: str = "info") -> None:
@@ -53,7 +66,7 @@ def configure_logging(log_format: LogFormat = "console", level: str = "info") ->
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=cast("TextIO", _CURRENT_STDERR)),
         cache_logger_on_first_use=False,
     )
     library_level = numeric_level if numeric_level == logging.DEBUG else logging.WARNING
@@ -67,7 +80,7 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
     """Return the structlog logger for a module (``get_logger(__name__)``).
 
     When nothing configured structlog yet (trainwell used as a library, or in tests), events
-    go to stderr from WARNING up, never to stdout where they would mix with a program's output.
+    go to stderr from INFO up, never to stdout where they would mix with a program's output.
     The CLI replaces this with ``--log-format``/``--log-level``.
     """
     if not structlog.is_configured():
