@@ -160,6 +160,7 @@ class ModuleIndex:
             name.split(".")[0] for name in self.aliases.values()
         )
         self._calls_by_scope: dict[ScopeNode, list[ast.Call]] | None = None
+        self._by_scope: dict[type[ast.AST], dict[ScopeNode, list[ast.AST]]] = {}
         self._functions_by_name: dict[str, list[FunctionNode]] | None = None
         self.memo: dict[str, object] = {}
         self._call_names: dict[int, str | None] = {}
@@ -343,6 +344,16 @@ class ModuleIndex:
                 calls.sort(key=position)
             self._calls_by_scope = grouped
         return self._calls_by_scope.get(scope, [])
+
+    def in_scope(self, kind: type[N], scope: ScopeNode) -> list[N]:
+        """Nodes of exactly this type directly inside a scope (not in nested defs)."""
+        grouped = self._by_scope.get(kind)
+        if grouped is None:
+            grouped = {}
+            for node in self._by_type.get(kind, []):
+                grouped.setdefault(self.scope(node), []).append(node)
+            self._by_scope[kind] = grouped
+        return grouped.get(scope, [])  # type: ignore[return-value]
 
     def functions_named(self, name: str) -> list[FunctionNode]:
         """Module-level functions and methods called ``name`` in this file."""

@@ -231,6 +231,7 @@ class ModeAnalysis:
             if any("Lightning" in (index.qualname(b) or "") for b in c.bases)
         }
         self._call_sites: dict[FunctionNode, list[ast.Call]] | None = None
+        self._events: dict[tuple[ScopeNode, str, int], list[Event]] = {}
         self.known_models = self._known_models()
 
     # --- facts ---------------------------------------------------------------------------------
@@ -321,23 +322,31 @@ class ModeAnalysis:
     # --- events --------------------------------------------------------------------------------
 
     def events(self, scope: ScopeNode, key: str, depth: int = 0) -> list[Event]:
-        """Mode switches of ``key`` in a scope, in source order."""
+        """Mode switches of ``key`` in a scope, in source order (memoised: the same scope and
+        key are asked about once per forward call otherwise)."""
+        memo_key = (scope, key, depth)
+        cached = self._events.get(memo_key)
+        if cached is None:
+            cached = self._events[memo_key] = self._find_events(scope, key, depth)
+        return cached
+
+    def _find_events(self, scope: ScopeNode, key: str, depth: int) -> list[Event]:
         index = self.index
         out: list[Event] = []
         for call in index.calls_in_scope(scope):
             mode = self._call_event(call, key, depth)
             if mode is not None:
                 out.append(Event(call.lineno, call.col_offset, mode))
-        for assign in index.nodes(ast.Assign):
-            if index.scope(assign) is not scope:
-                continue
+        for assign in index.in_scope(ast.Assign, scope):
             if any(dotted(t) == key for t in assign.targets):
                 mode = self.is_constructed_model(assign.value)
                 if mode is not None:
                     out.append(Event(assign.lineno, assign.col_offset, mode))
-        for with_node in index.withs:
-            if index.scope(with_node) is not scope:
-                continue
+        withs: list[ast.With | ast.AsyncWith] = [
+            *index.in_scope(ast.With, scope),
+            *index.in_scope(ast.AsyncWith, scope),
+        ]
+        for with_node in withs:
             for item in with_node.items:
                 expr = item.context_expr
                 if (

@@ -484,6 +484,8 @@ def _has_data_extension(segment: str) -> bool:
 
 def classify(text: str) -> Strength:
     """How path-like a string is (see the module docstring)."""
+    if "/" not in text and "\\" not in text and "." not in text:
+        return Strength.NONE  # a bare word: no folder, no extension (the common case, fast)
     if not text or len(text) > MAX_PATH_LENGTH or any(char.isspace() for char in text):
         return Strength.NONE
     if text.startswith(".") and is_bare_name(text):
