@@ -1,0 +1,135 @@
+"""The lint result cache: keys, round trips, damaged and unwritable caches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from trainwell.lint.cache import (
+    CACHE_DIR_ENV,
+    CACHE_FILE,
+    DEFAULT_CACHE_DIR,
+    CachedFinding,
+    LintCache,
+    code_fingerprint,
+    default_cache_dir,
+    file_key,
+)
+
+FINDINGS = [
+    CachedFinding("TW106", 3, 9, "magic number 42"),
+    CachedFinding("TW204", 7, 5, "model not in eval mode", cell=2),
+]
+
+
+def _source(tmp_path: Path, text: str = "x = 42\n") -> Path:
+    path = tmp_path / "train.py"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_key_depends_on_content_path_options_and_code() -> None:
+    base = file_key("fp", Path("/a/train.py"), b"x = 1\n", ("TW106",))
+    assert base == file_key("fp", Path("/a/train.py"), b"x = 1\n", ("TW106",))
+    assert base != file_key("fp", Path("/a/train.py"), b"x = 2\n", ("TW106",))
+    assert base != file_key("fp", Path("/a/test_train.py"), b"x = 1\n", ("TW106",))
+    assert base != file_key("fp", Path("/a/train.py"), b"x = 1\n", ("TW106", "TW108"))
+    assert base != file_key("fp2", Path("/a/train.py"), b"x = 1\n", ("TW106",))
+
+
+def test_fingerprint_changes_when_a_delegated_tool_changes(tmp_path: Path) -> None:
+    tool = tmp_path / "ruff"
+    tool.write_bytes(b"v1")
+    before = code_fingerprint([tool])
+    assert before == code_fingerprint([tool])
+    tool.write_bytes(b"version 2")
+    assert code_fingerprint([tool]) != before
+    assert code_fingerprint([None]) == code_fingerprint([])
+
+
+def test_round_trip_through_the_file(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    cache = LintCache(tmp_path / "cache")
+    assert cache.get(source, "k1") is None
+    cache.put(source, "k1", FINDINGS)
+    cache.save()
+
+    again = LintCache(tmp_path / "cache")
+    assert again.get(source, "k1") == FINDINGS
+    assert again.get(source, "k2") is None
+    assert (again.hits, again.misses) == (1, 1)
+
+
+def test_clean_file_is_cached_as_no_findings(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    cache = LintCache(tmp_path / "cache")
+    cache.put(source, "k", [])
+    cache.save()
+    assert LintCache(tmp_path / "cache").get(source, "k") == []
+
+
+def test_entries_of_deleted_files_are_dropped_on_save(tmp_path: Path) -> None:
+    kept = _source(tmp_path)
+    gone = tmp_path / "gone.py"
+    cache = LintCache(tmp_path / "cache")
+    cache.put(kept, "k", FINDINGS)
+    cache.put(gone, "k", FINDINGS)
+    cache.save()
+    stored = json.loads((tmp_path / "cache" / CACHE_FILE).read_text(encoding="utf-8"))
+    assert list(stored["entries"]) == [str(kept)]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"{not json", b"[1, 2]", b'{"format": 999, "entries": {}}', b"\xff\xfe\x00"],
+    ids=["corrupt", "not-an-object", "other-format", "binary"],
+)
+def test_a_damaged_cache_is_treated_as_empty(tmp_path: Path, content: bytes) -> None:
+    source = _source(tmp_path)
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / CACHE_FILE).write_bytes(content)
+    cache = LintCache(folder)
+    assert cache.get(source, "k") is None
+    cache.put(source, "k", FINDINGS)
+    cache.save()
+    assert LintCache(folder).get(source, "k") == FINDINGS
+
+
+def test_a_damaged_entry_is_a_miss(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    entries = {str(source): ["k", [["TW106", "three", 1, "m", None]]]}
+    (folder / CACHE_FILE).write_text(json.dumps({"format": 1, "entries": entries}))
+    assert LintCache(folder).get(source, "k") is None
+
+
+def test_an_unwritable_cache_costs_speed_not_results(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the cache folder should be", encoding="utf-8")
+    cache = LintCache(blocker / "lint")
+    cache.put(source, "k", FINDINGS)
+    cache.save()  # logged, not raised
+    assert not (blocker / "lint").exists()
+
+
+def test_default_folder_is_ignored_by_git(tmp_path: Path) -> None:
+    source = _source(tmp_path)
+    cache = LintCache(tmp_path / DEFAULT_CACHE_DIR)
+    cache.put(source, "k", [])
+    cache.save()
+    gitignore = tmp_path / DEFAULT_CACHE_DIR.parts[0] / ".gitignore"
+    assert gitignore.read_text(encoding="utf-8").splitlines()[-1] == "*"
+
+
+def test_default_cache_dir_honours_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(CACHE_DIR_ENV, raising=False)
+    assert default_cache_dir(tmp_path) == tmp_path / DEFAULT_CACHE_DIR
+    monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "elsewhere"))
+    assert default_cache_dir(tmp_path) == tmp_path / "elsewhere"
