@@ -8,6 +8,7 @@ ignores, and sorted.
 
 from __future__ import annotations
 
+import bisect
 import gc
 import os
 import re
@@ -144,19 +145,25 @@ def display_path(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
-def _innermost(functions: list[FunctionSpan], row: int) -> FunctionSpan | None:
-    best: FunctionSpan | None = None
-    for span in functions:
-        if span.first <= row <= span.last and (best is None or span.first >= best.first):
-            best = span
-    return best
+def _innermost(
+    functions: list[FunctionSpan], starts: list[int], row: int
+) -> FunctionSpan | None:
+    """The innermost def whose lines hold ``row``: of those starting at or before it, the
+    latest-starting one that still covers it (``functions`` sorted by start, ``starts`` theirs)."""
+    for i in range(bisect.bisect_right(starts, row) - 1, -1, -1):
+        span = functions[i]
+        if span.last >= row:
+            return span
+    return None
 
 
 def _map_annotations(result: FileResult, diagnostics: list[RuffDiagnostic]) -> list[RawFinding]:
     """ANN* findings -> one TW110 per def, at the ``def`` line, naming what is missing."""
     missing: dict[FunctionSpan, list[str]] = {}
+    functions = sorted(result.functions, key=lambda span: span.first)
+    starts = [span.first for span in functions]
     for diag in diagnostics:
-        span = _innermost(result.functions, diag.row)
+        span = _innermost(functions, starts, diag.row)
         if span is None:
             continue
         names = _BACKTICKED.findall(diag.message)

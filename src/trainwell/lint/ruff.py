@@ -153,14 +153,19 @@ def parse_ruff_json(raw: bytes) -> list[RuffDiagnostic]:
     if not isinstance(items, list):
         raise TrainwellError("ruff's JSON report is not a list")
     out: list[RuffDiagnostic] = []
+    paths: dict[str, Path] = {}  # one Path per file, not per finding
     for item in items:
         code = item.get("code")
         if code not in RUFF_CODES:
             continue
         location = item.get("location") or {}
+        filename = item["filename"]
+        path = paths.get(filename)
+        if path is None:
+            path = paths[filename] = Path(filename)
         out.append(
             RuffDiagnostic(
-                path=Path(item["filename"]),
+                path=path,
                 code=code,
                 row=int(location.get("row", 1)),
                 column=int(location.get("column", 1)),
