@@ -1,6 +1,7 @@
-"""Precision and recall per rule of `trainwell lint` on the labelled corpus in tests/lint/corpus.
+"""Precision and recall per rule of `trainwell lint` on a labelled corpus (tests/lint/corpus).
 
-Run: .venv/bin/python benchmarks/measure_lint_quality.py [--details]
+Run: .venv/bin/python benchmarks/measure_lint_quality.py [--corpus PATH] [--details]
+(`--corpus tests/lint/holdout` scores the held-out corpus written without reading the rules.)
 """
 
 from __future__ import annotations
@@ -29,11 +30,20 @@ def report(scores: dict[str, RuleScore], files: int, details: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=CORPUS,
+        help="folder of labelled *.py.txt files (default: tests/lint/corpus)",
+    )
     parser.add_argument("--details", action="store_true", help="list every FP and FN")
     args = parser.parse_args()
+    corpus = args.corpus.resolve()
+    if not corpus.is_dir():
+        parser.error(f"corpus folder not found: {args.corpus}")
     with tempfile.TemporaryDirectory() as tmp:
-        scores = evaluate_corpus(CORPUS, Path(tmp) / "corpus")
-    report(scores, len(list(CORPUS.glob("*.py.txt"))), args.details)
+        scores = evaluate_corpus(corpus, Path(tmp) / "corpus")
+    report(scores, len(list(corpus.glob("*.py.txt"))), args.details)
 
 
 if __name__ == "__main__":
