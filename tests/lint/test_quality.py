@@ -17,6 +17,8 @@ MIN_PRECISION = 0.95
 MIN_RECALL = 0.90
 MIN_SUPPORT = 8  # labelled findings per rule, so that recall can fail on two misses
 MIN_CLEAN_FILES = 3
+# the opt-in TorchFix pass-through rules (TW9xx) are TorchFix's findings, not scored here
+SCORED_RULES = frozenset(code for code, rule in RULES.items() if rule.default_enabled)
 
 
 def test_expected_labels_are_read_from_comments() -> None:
@@ -50,7 +52,9 @@ def test_corpus_has_clean_files_and_labels_for_every_rule() -> None:
         for _, code in items:
             assert code in RULES, code
             support[code] = support.get(code, 0) + 1
-    thin = {code: support.get(code, 0) for code in RULES if support.get(code, 0) < MIN_SUPPORT}
+    thin = {
+        code: support.get(code, 0) for code in SCORED_RULES if support.get(code, 0) < MIN_SUPPORT
+    }
     assert not thin, f"rules with too few labelled examples: {thin}"
 
 
@@ -65,4 +69,4 @@ def test_precision_and_recall_per_rule(tmp_path: Path) -> None:
         if item.precision < MIN_PRECISION or item.recall < MIN_RECALL
     }
     assert not failures, failures
-    assert set(RULES) <= set(scores)
+    assert set(scores) >= SCORED_RULES

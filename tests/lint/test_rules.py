@@ -12,6 +12,7 @@ from trainwell.lint.analyzer import CUSTOM_CODES
 from trainwell.lint.findings import Finding
 from trainwell.lint.ruff import DELEGATED_CODES
 from trainwell.lint.rules import ALL_RULES, RULES, rule_for
+from trainwell.lint.torchfix import TORCHFIX_RULE_CODES
 
 # What the examples assume is imported (they are written for reading, not for running).
 PRELUDE = """\
@@ -68,11 +69,13 @@ def test_catalog_codes_and_names_follow_lint_rules_md() -> None:
         assert RULES[code].name == name
 
 
-def test_every_rule_is_implemented_by_trainwell_or_ruff() -> None:
-    implemented = CUSTOM_CODES | DELEGATED_CODES
+def test_every_rule_is_implemented_by_trainwell_ruff_or_torchfix() -> None:
+    implemented = CUSTOM_CODES | DELEGATED_CODES | TORCHFIX_RULE_CODES
     assert set(RULES) <= implemented
     for code in DELEGATED_CODES:
         assert RULES[code].source.startswith("ruff") or "ruff" in RULES[code].source
+    for code in TORCHFIX_RULE_CODES:  # opt-in; their examples are checked in test_torchfix.py
+        assert RULES[code].source.startswith("TorchFix") and not RULES[code].default_enabled
 
 
 def test_rule_for_includes_the_parse_error_rule() -> None:
@@ -86,12 +89,14 @@ def test_rule_for_includes_the_parse_error_rule() -> None:
 def test_examples_are_what_the_rule_says(
     kind: str, lint_files: Callable[..., list[Finding]]
 ) -> None:
+    # the default rules; the opt-in TorchFix ones (TW9xx) are checked in test_torchfix.py
+    rules = {code: rule for code, rule in RULES.items() if rule.default_enabled}
     files = {
         f"{code.lower()}_{kind}.py": as_module(code, getattr(rule, kind))
-        for code, rule in RULES.items()
+        for code, rule in rules.items()
     }
     findings = lint_files(files)
-    for code in RULES:
+    for code in rules:
         found = {f.code for f in findings if Path(f.path).stem == f"{code.lower()}_{kind}"}
         if kind == "bad":
             assert code in found, f"the bad example of {code} is not reported"

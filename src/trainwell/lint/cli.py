@@ -57,6 +57,15 @@ def lint_command(
             show_default=False,
         ),
     ] = None,
+    extend_select: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--extend-select",
+            help="Rule codes or prefixes to run on top of select (e.g. TW9: the opt-in TorchFix "
+            "rules).",
+            show_default=False,
+        ),
+    ] = None,
     ignore: Annotated[
         list[str] | None,
         typer.Option(
@@ -111,7 +120,7 @@ def lint_command(
 
     targets = paths or [Path()]
     try:
-        settings = load_settings(config, targets[0]).with_cli(select, ignore)
+        settings = load_settings(config, targets[0]).with_cli(select, ignore, extend_select)
         report = Linter(settings, jobs=jobs).lint(targets)
     except TrainwellError as exc:
         raise _fail(str(exc)) from None

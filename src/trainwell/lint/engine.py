@@ -31,6 +31,13 @@ from trainwell.lint.noqa import is_silenced
 from trainwell.lint.ruff import RUFF_CODES, RuffDiagnostic, RuffRun, find_ruff
 from trainwell.lint.rules import ALL_RULES, PARSE_ERROR
 from trainwell.lint.settings import LintSettings
+from trainwell.lint.torchfix import (
+    TORCHFIX_RULE_CODES,
+    TorchFixDiagnostic,
+    TorchFixRun,
+    start_torchfix,
+    torchfix_findings,
+)
 from trainwell.utils.logging import get_logger
 
 logger = get_logger(__name__)
@@ -145,9 +152,7 @@ def display_path(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
-def _innermost(
-    functions: list[FunctionSpan], starts: list[int], row: int
-) -> FunctionSpan | None:
+def _innermost(functions: list[FunctionSpan], starts: list[int], row: int) -> FunctionSpan | None:
     """The innermost def whose lines hold ``row``: of those starting at or before it, the
     latest-starting one that still covers it (``functions`` sorted by start, ``starts`` theirs)."""
     for i in range(bisect.bisect_right(starts, row) - 1, -1, -1):
@@ -225,7 +230,8 @@ class Linter:
         """Lint files and folders; paths in the report are relative to ``base`` (the cwd).
 
         Raises:
-            TrainwellError: a path is missing, or ruff is needed but cannot run.
+            TrainwellError: a path is missing, or ruff (or torchfix, for TW9xx) is needed but
+                cannot run.
         """
         base = absolute(base or Path.cwd())
         files = discover(paths, self.settings)
@@ -246,21 +252,30 @@ class Linter:
                     "or pass --ignore for those rules"
                 )
             run = RuffRun(ruff, ruff_files, ruff_codes)
+        torchfix_run: TorchFixRun | None = None
         try:
+            torchfix_run = start_torchfix(files, enabled_any, self.jobs)
             jobs = [(f, self.enabled_for(f)) for f in files]
             results = {r.path: r for r in _analyze_all(jobs, self.jobs)}
             diagnostics = run.results() if run is not None else []
+            torchfix_diagnostics = torchfix_run.results() if torchfix_run is not None else []
         finally:
             if run is not None:
                 run.close()
+            if torchfix_run is not None:
+                torchfix_run.close()
         by_file: dict[Path, list[RuffDiagnostic]] = {}
         for diag in diagnostics:
             by_file.setdefault(absolute(diag.path), []).append(diag)
+        torchfix_by_file: dict[Path, list[TorchFixDiagnostic]] = {}
+        for tf_diag in torchfix_diagnostics:
+            torchfix_by_file.setdefault(absolute(tf_diag.path), []).append(tf_diag)
         findings: list[Finding] = []
         for path, result in results.items():
             raw = list(result.findings)
             if result.parsed:
                 raw.extend(_ruff_findings(result, by_file.get(path, [])))
+                raw.extend(torchfix_findings(torchfix_by_file.get(path, [])))
             findings.extend(self._finish(result, raw, display_path(path, base)))
         findings.sort(key=lambda f: (f.path, f.cell or 0, f.line, f.column, f.code))
         logger.debug("lint_done", files=len(files), findings=len(findings))
@@ -300,7 +315,7 @@ class Linter:
 RUFF_CODES_FOR_NOTEBOOKS: frozenset[str] = frozenset(
     ruff for ruff, tw in RUFF_CODES.items() if tw in NOTEBOOK_CODES
 )
-ALL_CODES: frozenset[str] = CUSTOM_CODES | frozenset(RUFF_CODES.values())
+ALL_CODES: frozenset[str] = CUSTOM_CODES | frozenset(RUFF_CODES.values()) | TORCHFIX_RULE_CODES
 
 
 def lint_paths(

@@ -24,6 +24,8 @@ class Rule:
         source: ``custom`` (trainwell's own analysis) or the delegated tool and its codes.
         aliases: codes of other tools (ruff, pylint) whose ``# noqa`` also silences this rule.
         notebooks: whether the rule also runs on code cells of ``.ipynb`` files.
+        default_enabled: False for an opt-in rule: it runs only when a ``select`` entry names
+            it or its group (``TW9``, ``TW921``), never through ``TW`` or ``ALL`` alone.
     """
 
     code: str
@@ -36,6 +38,7 @@ class Rule:
     source: str = "custom"
     aliases: tuple[str, ...] = field(default_factory=tuple)
     notebooks: bool = False
+    default_enabled: bool = True
 
 
 @dataclass(frozen=True, order=True)

@@ -2,12 +2,18 @@
 
 Codes and names follow ``LINT_RULES.md``. ``source`` says who finds a rule: ``custom`` rules are
 trainwell's own AST analysis; the others are ruff rules run as a subprocess and renamed (see
-:mod:`trainwell.lint.ruff`). ``--explain CODE`` prints an entry.
+:mod:`trainwell.lint.ruff`), or TorchFix's, the opt-in TW9xx rules (see
+:mod:`trainwell.lint.torchfix`). ``--explain CODE`` prints an entry.
 """
 
 from __future__ import annotations
 
 from trainwell.lint.findings import Rule
+
+_TORCHFIX_PLAYBOOK = (
+    "Not a playbook item: a TorchFix pass-through (LINT_RULES.md §2), cheap and correct; "
+    "off unless selected by name (`--select TW9`)."
+)
 
 RULES: dict[str, Rule] = {
     "TW101": Rule(
@@ -409,6 +415,160 @@ RULES: dict[str, Rule] = {
         source="ruff PD011",
         aliases=("PD011",),
         notebooks=True,
+    ),
+    # TorchFix pass-through (trainwell.lint.torchfix): opt-in, TORabc -> TW9ac
+    "TW901": Rule(
+        code="TW901",
+        name="torch-removed-function",
+        summary="a call to a function that PyTorch has removed",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="use the replacement TorchFix names (the torch.linalg function for linear algebra)",
+        bad="import torch\n\nx = torch.solve(b, A)",
+        good="import torch\n\nx = torch.linalg.solve(A, b)",
+        source="TorchFix TOR001 (opt-in)",
+        aliases=("TOR001",),
+        default_enabled=False,
+    ),
+    "TW903": Rule(
+        code="TW903",
+        name="checkpoint-use-reentrant",
+        summary="`torch.utils.checkpoint.checkpoint` without an explicit `use_reentrant`",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="pass use_reentrant=False (the recommended, non-reentrant variant)",
+        bad="from torch.utils.checkpoint import checkpoint\n\ny = checkpoint(block, x)",
+        good=(
+            "from torch.utils.checkpoint import checkpoint\n\n"
+            "y = checkpoint(block, x, use_reentrant=False)"
+        ),
+        source="TorchFix TOR003 (opt-in)",
+        aliases=("TOR003",),
+        default_enabled=False,
+    ),
+    "TW904": Rule(
+        code="TW904",
+        name="torch-removed-function-import",
+        summary="an import of a function that PyTorch has removed",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="import the replacement TorchFix names",
+        bad="from torch import solve",
+        good="from torch.linalg import solve",
+        source="TorchFix TOR004 (opt-in)",
+        aliases=("TOR004",),
+        default_enabled=False,
+    ),
+    "TW911": Rule(
+        code="TW911",
+        name="torch-deprecated-function",
+        summary="a call to a deprecated PyTorch function",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="use the replacement (`torchfix --fix` rewrites most of them)",
+        bad="import torch\n\nout = torch.chain_matmul(a, b, c)",
+        good="import torch\n\nout = torch.linalg.multi_dot([a, b, c])",
+        source="TorchFix TOR101 (opt-in)",
+        aliases=("TOR101",),
+        default_enabled=False,
+    ),
+    "TW913": Rule(
+        code="TW913",
+        name="torch-deprecated-function-import",
+        summary="an import of a deprecated PyTorch function",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="import the replacement instead",
+        bad="from torch import chain_matmul",
+        good="from torch.linalg import multi_dot",
+        source="TorchFix TOR103 (opt-in)",
+        aliases=("TOR103",),
+        default_enabled=False,
+    ),
+    "TW914": Rule(
+        code="TW914",
+        name="torch-non-public-alias",
+        summary="a call to a non-public alias of a public PyTorch function",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="call the public name, e.g. torch.utils.data.default_collate",
+        bad="import torch\n\nbatch = torch.utils.data._utils.collate.default_collate(items)",
+        good="import torch\n\nbatch = torch.utils.data.default_collate(items)",
+        source="TorchFix TOR104 (opt-in)",
+        aliases=("TOR104",),
+        default_enabled=False,
+    ),
+    "TW915": Rule(
+        code="TW915",
+        name="torch-non-public-alias-import",
+        summary="an import of a non-public alias of a public PyTorch function",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="import the public name, e.g. from torch.utils.data import default_collate",
+        bad="from torch.utils.data._utils.collate import default_collate",
+        good="from torch.utils.data import default_collate",
+        source="TorchFix TOR105 (opt-in)",
+        aliases=("TOR105",),
+        default_enabled=False,
+    ),
+    "TW916": Rule(
+        code="TW916",
+        name="torch-log1p",
+        summary="`torch.log(1 + x)` loses precision for small `x`",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="use torch.log1p(x)",
+        bad="import torch\n\ny = torch.log(1 + x)",
+        good="import torch\n\ny = torch.log1p(x)",
+        source="TorchFix TOR106 (opt-in)",
+        aliases=("TOR106",),
+        default_enabled=False,
+    ),
+    "TW917": Rule(
+        code="TW917",
+        name="torch-expm1",
+        summary="`torch.exp(x) - 1` loses precision for small `x`",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="use torch.special.expm1(x)",
+        bad="import torch\n\ny = torch.exp(x) - 1",
+        good="import torch\n\ny = torch.special.expm1(x)",
+        source="TorchFix TOR107 (opt-in)",
+        aliases=("TOR107",),
+        default_enabled=False,
+    ),
+    "TW921": Rule(
+        code="TW921",
+        name="torchvision-pretrained",
+        summary="TorchVision's deprecated `pretrained=` / `pretrained_backbone=` parameter",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="pass weights= (e.g. ResNet18_Weights.IMAGENET1K_V1) or weights=None",
+        bad="import torchvision\n\nmodel = torchvision.models.resnet18(pretrained=True)",
+        good=(
+            "import torchvision\nfrom torchvision.models import ResNet18_Weights\n\n"
+            "model = torchvision.models.resnet18(weights=ResNet18_Weights.IMAGENET1K_V1)"
+        ),
+        source="TorchFix TOR201 (opt-in)",
+        aliases=("TOR201",),
+        default_enabled=False,
+    ),
+    "TW922": Rule(
+        code="TW922",
+        name="torchvision-to-tensor",
+        summary="the deprecated `transforms.v2.ToTensor()`",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="use v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])",
+        bad="from torchvision.transforms import v2\n\nto_tensor = v2.ToTensor()",
+        good=(
+            "import torch\nfrom torchvision.transforms import v2\n\n"
+            "to_tensor = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])"
+        ),
+        source="TorchFix TOR202 (opt-in)",
+        aliases=("TOR202",),
+        default_enabled=False,
+    ),
+    "TW923": Rule(
+        code="TW923",
+        name="torchvision-import-style",
+        summary="`import torchvision.models as models` instead of `from torchvision import models`",
+        playbook=_TORCHFIX_PLAYBOOK,
+        hint="write from torchvision import models (likewise datasets, transforms)",
+        bad="import torchvision.models as models",
+        good="from torchvision import models",
+        source="TorchFix TOR203 (opt-in)",
+        aliases=("TOR203",),
+        default_enabled=False,
     ),
 }
 

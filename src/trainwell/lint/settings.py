@@ -3,7 +3,8 @@
 Example::
 
     [tool.trainwell.lint]
-    select = ["TW"]                      # codes or prefixes; default: every rule
+    select = ["TW"]                      # codes or prefixes; default: every rule but opt-in ones
+    extend-select = ["TW9"]              # added to select (TW9: the TorchFix rules, opt-in)
     ignore = ["TW106"]
     exclude = ["build/**", "legacy/*.py"]
     per-file-ignores = { "tests/**" = ["TW103", "TW106"] }
@@ -11,7 +12,11 @@ Example::
 
 Selection works like ruff's: the most specific matching entry of ``select``/``ignore`` wins,
 and on a tie ``ignore`` wins. ``--select`` on the command line replaces ``select``; ``--ignore``
-adds to ``ignore``.
+adds to ``ignore``; ``extend-select`` (``--extend-select``) adds to ``select``.
+
+Opt-in rules (``Rule.default_enabled=False``, the TorchFix TW9xx ones) are on only when the
+winning ``select`` entry names them or their group: ``TW9``, ``TW92`` or ``TW921`` turns TW921
+on, ``TW`` and ``ALL`` do not.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from trainwell.errors import ConfigError
 from trainwell.lint.rules import ALL_RULES
 
 ALL_PREFIX = "ALL"
+# a select entry must be longer than this ("TW") to turn on an opt-in rule
+FAMILY_PREFIX_CHARS = len("TW")
 
 
 class LintSettings(BaseModel):
@@ -36,6 +43,11 @@ class LintSettings(BaseModel):
 
     select: tuple[str, ...] = Field(
         default=("TW",), description="Rule codes or prefixes to run (TW: all)."
+    )
+    extend_select: tuple[str, ...] = Field(
+        default=(),
+        alias="extend-select",
+        description="Rule codes or prefixes to run on top of select (e.g. TW9, opt-in).",
     )
     ignore: tuple[str, ...] = Field(default=(), description="Rule codes or prefixes to skip.")
     exclude: tuple[str, ...] = Field(
@@ -51,21 +63,41 @@ class LintSettings(BaseModel):
         default=Path(), exclude=True, description="Directory that patterns are relative to."
     )
 
-    def with_cli(self, select: Iterable[str] | None, ignore: Iterable[str] | None) -> LintSettings:
-        """These settings with ``--select`` (replaces) and ``--ignore`` (adds) applied."""
+    def with_cli(
+        self,
+        select: Iterable[str] | None,
+        ignore: Iterable[str] | None,
+        extend_select: Iterable[str] | None = None,
+    ) -> LintSettings:
+        """These settings with ``--select`` (replaces), ``--ignore`` and ``--extend-select``
+        (add) applied."""
         update: dict[str, tuple[str, ...]] = {}
         if select:
             update["select"] = tuple(split_codes(select))
         if ignore:
             update["ignore"] = self.ignore + tuple(split_codes(ignore))
+        if extend_select:
+            update["extend_select"] = self.extend_select + tuple(split_codes(extend_select))
         settings = self.model_copy(update=update)
-        validate_codes(settings.select + settings.ignore)
+        validate_codes(settings.select + settings.extend_select + settings.ignore)
         return settings
 
     def enabled_codes(self, extra_ignore: Iterable[str] = ()) -> frozenset[str]:
-        """The rule codes that are on (optionally with more ignores, e.g. per-file)."""
+        """The rule codes that are on (optionally with more ignores, e.g. per-file).
+
+        An opt-in rule counts only the select entries that name it or its group (not ``TW``
+        or ``ALL``).
+        """
         ignore = (*self.ignore, *extra_ignore)
-        return frozenset(code for code in ALL_RULES if is_selected(code, self.select, ignore))
+        select = (*self.select, *self.extend_select)
+        explicit = tuple(
+            entry for entry in select if entry != ALL_PREFIX and len(entry) > FAMILY_PREFIX_CHARS
+        )
+        return frozenset(
+            code
+            for code, rule in ALL_RULES.items()
+            if is_selected(code, select if rule.default_enabled else explicit, ignore)
+        )
 
     def file_ignores(self, path: Path) -> tuple[str, ...]:
         """The per-file-ignores entries whose pattern matches ``path``."""
@@ -186,13 +218,14 @@ def load_settings(config: Path | None, start: Path) -> LintSettings:
         first = e.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"{pyproject}: [tool.trainwell.lint] {where}: {first['msg']}") from e
-    codes = [*settings.select, *settings.ignore]
+    codes = [*settings.select, *settings.extend_select, *settings.ignore]
     for entries in settings.per_file_ignores.values():
         codes.extend(entries)
     validate_codes(code.upper() for code in codes)
     return settings.model_copy(
         update={
             "select": tuple(split_codes(settings.select)),
+            "extend_select": tuple(split_codes(settings.extend_select)),
             "ignore": tuple(split_codes(settings.ignore)),
             "per_file_ignores": {
                 k: tuple(split_codes(v)) for k, v in settings.per_file_ignores.items()
