@@ -45,4 +45,4 @@ mlflow-ui: install ## open the MLflow UI on the local store
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db
 
 clean: ## remove caches and outputs (keeps .venv)
-	rm -rf .pytest_cache .mypy_cache .ruff_cache outputs/* models/*
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .trainwell_cache outputs/* models/*

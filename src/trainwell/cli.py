@@ -15,6 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from trainwell import __version__
 from trainwell.errors import TrainwellError
@@ -45,7 +46,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def fail(exc: TrainwellError) -> typer.Exit:
     """Print one clear line for ``exc`` and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(exc.exit_code)
 
 

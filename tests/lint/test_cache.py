@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
+from trainwell.lint import engine
 from trainwell.lint.cache import (
     CACHE_DIR_ENV,
     CACHE_FILE,
@@ -17,6 +20,10 @@ from trainwell.lint.cache import (
     default_cache_dir,
     file_key,
 )
+from trainwell.lint.cli import lint_command
+from trainwell.lint.engine import Linter
+from trainwell.lint.findings import Finding
+from trainwell.lint.settings import LintSettings, load_settings
 
 FINDINGS = [
     CachedFinding("TW106", 3, 9, "magic number 42"),
@@ -133,3 +140,95 @@ def test_default_cache_dir_honours_the_environment(
     assert default_cache_dir(tmp_path) == tmp_path / DEFAULT_CACHE_DIR
     monkeypatch.setenv(CACHE_DIR_ENV, str(tmp_path / "elsewhere"))
     assert default_cache_dir(tmp_path) == tmp_path / "elsewhere"
+
+
+# --- the cache inside a lint run ----------------------------------------------------------------
+
+SMELLY = (
+    "import torch\n\n\n"
+    "def load(p: str) -> object:\n"
+    "    return torch.load(p)\n\n\n"
+    "def helper(x):  # no hints: TW110 comes from ruff\n"
+    "    return x\n"
+)
+
+
+def _project(tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "smelly.py").write_text(SMELLY, encoding="utf-8")
+    (folder / "clean.py").write_text("VALUE = 1\n", encoding="utf-8")
+    return folder
+
+
+def _lint(folder: Path, cache: LintCache | None) -> tuple[Finding, ...]:
+    report = Linter(LintSettings(root=folder), jobs=1, cache=cache).lint([folder], base=folder)
+    return report.findings
+
+
+def test_a_warm_run_reports_the_same_without_linting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _project(tmp_path)
+    uncached = _lint(folder, None)
+    assert {f.code for f in uncached} == {"TW108", "TW110"}
+    assert _lint(folder, LintCache(tmp_path / "cache")) == uncached
+
+    def no_linting(*_: object) -> None:
+        raise AssertionError("a cached file was linted again")
+
+    monkeypatch.setattr(engine, "_analyze_all", no_linting)
+    monkeypatch.setattr(engine, "RuffRun", no_linting)
+    warm = LintCache(tmp_path / "cache")
+    assert _lint(folder, warm) == uncached
+    assert (warm.hits, warm.misses) == (2, 0)
+    assert all(f.hint for f in uncached)
+
+
+def test_an_edited_file_is_linted_again_and_only_it(tmp_path: Path) -> None:
+    folder = _project(tmp_path)
+    _lint(folder, LintCache(tmp_path / "cache"))
+    (folder / "smelly.py").write_text(
+        SMELLY.replace("torch.load(p)", "torch.load(p, weights_only=True)"), encoding="utf-8"
+    )
+    cache = LintCache(tmp_path / "cache")
+    assert {f.code for f in _lint(folder, cache)} == {"TW110"}
+    assert (cache.hits, cache.misses) == (1, 1)
+
+
+def test_changed_settings_miss_the_cache(tmp_path: Path) -> None:
+    folder = _project(tmp_path)
+    _lint(folder, LintCache(tmp_path / "cache"))
+    cache = LintCache(tmp_path / "cache")
+    settings = LintSettings(root=folder).with_cli(None, ["TW108"])
+    report = Linter(settings, jobs=1, cache=cache).lint([folder], base=folder)
+    assert {f.code for f in report.findings} == {"TW110"}
+    assert cache.hits == 0
+
+
+def test_cli_caches_by_default_and_no_cache_turns_it_off(tmp_path: Path) -> None:
+    folder = _project(tmp_path)
+    runner = CliRunner()
+    app = typer.Typer()
+    app.command("lint")(lint_command)
+    app.command("other")(lambda: None)
+    (folder / "pyproject.toml").write_text("[tool.trainwell.lint]\n", encoding="utf-8")
+    first = runner.invoke(app, ["lint", "--no-cache", str(folder)])
+    assert first.exit_code == 1
+    assert not (folder / DEFAULT_CACHE_DIR).exists()
+    second = runner.invoke(app, ["lint", str(folder)])
+    assert (second.exit_code, second.output) == (1, first.output)
+    assert (folder / DEFAULT_CACHE_DIR / CACHE_FILE).is_file()  # next to pyproject.toml
+    third = runner.invoke(app, ["lint", str(folder)])
+    assert (third.exit_code, third.output) == (1, first.output)
+
+
+def test_cache_settings_from_pyproject(tmp_path: Path) -> None:
+    folder = _project(tmp_path)
+    (folder / "pyproject.toml").write_text(
+        '[tool.trainwell.lint]\ncache-dir = "build/lint-cache"\n', encoding="utf-8"
+    )
+    settings = load_settings(None, folder)
+    assert settings.cache_folder() == folder / "build" / "lint-cache"
+    (folder / "pyproject.toml").write_text("[tool.trainwell.lint]\ncache = false\n")
+    assert load_settings(None, folder).cache is False

@@ -105,3 +105,10 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_error_text_with_brackets_is_shown_verbatim(project: Path) -> None:
+    code, out = invoke(str(project), "--config", str(project / "conf[dev].toml"))
+    assert code == 2
+    assert "config file not found" in out
+    assert "conf[dev].toml" in out

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 FORMAT_CHOICES = ("text", "json", "sarif")
@@ -20,7 +21,7 @@ err_console = Console(stderr=True)
 
 def _fail(message: str) -> typer.Exit:
     err_console.print(
-        f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True
+        f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True, markup=True
     )
     return typer.Exit(EXIT_ERROR)
 
@@ -95,6 +96,12 @@ def lint_command(
         Path | None,
         typer.Option("--output", "-o", help="Write the report to this file.", show_default=False),
     ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache", help="Lint every file again instead of reusing cached findings."
+        ),
+    ] = False,
     jobs: Annotated[
         int | None,
         typer.Option(
@@ -113,6 +120,7 @@ def lint_command(
         raise _fail(f"--format must be one of {', '.join(FORMAT_CHOICES)}, not {output_format!r}")
 
     from trainwell.errors import TrainwellError
+    from trainwell.lint.cache import LintCache
     from trainwell.lint.engine import Linter
     from trainwell.lint.output import render
     from trainwell.lint.rules import ALL_RULES
@@ -121,7 +129,8 @@ def lint_command(
     targets = paths or [Path()]
     try:
         settings = load_settings(config, targets[0]).with_cli(select, ignore, extend_select)
-        report = Linter(settings, jobs=jobs).lint(targets)
+        cache = LintCache(settings.cache_folder()) if settings.cache and not no_cache else None
+        report = Linter(settings, jobs=jobs, cache=cache).lint(targets)
     except TrainwellError as exc:
         raise _fail(str(exc)) from None
     text = render(

@@ -26,6 +26,7 @@ from trainwell.lint.analyzer import (
     analyze_file,
 )
 from trainwell.lint.astutil import RawFinding
+from trainwell.lint.cache import CachedFinding, LintCache, code_fingerprint, file_key
 from trainwell.lint.findings import Finding
 from trainwell.lint.noqa import is_silenced
 from trainwell.lint.ruff import RUFF_CODES, RuffDiagnostic, RuffRun, find_ruff
@@ -35,6 +36,7 @@ from trainwell.lint.torchfix import (
     TORCHFIX_RULE_CODES,
     TorchFixDiagnostic,
     TorchFixRun,
+    find_torchfix,
     start_torchfix,
     torchfix_findings,
 )
@@ -212,11 +214,14 @@ def _ruff_findings(result: FileResult, diagnostics: list[RuffDiagnostic]) -> lis
 
 
 class Linter:
-    """One configured lint run."""
+    """One configured lint run (with an optional result cache, see :mod:`trainwell.lint.cache`)."""
 
-    def __init__(self, settings: LintSettings, jobs: int | None = None) -> None:
+    def __init__(
+        self, settings: LintSettings, jobs: int | None = None, cache: LintCache | None = None
+    ) -> None:
         self.settings = settings
         self.jobs = jobs if jobs is not None else min(os.cpu_count() or 1, MAX_JOBS)
+        self.cache = cache
         self._enabled_cache: dict[tuple[str, ...], frozenset[str]] = {}
 
     def enabled_for(self, path: Path) -> frozenset[str]:
@@ -229,6 +234,9 @@ class Linter:
     def lint(self, paths: Sequence[Path], base: Path | None = None) -> LintReport:
         """Lint files and folders; paths in the report are relative to ``base`` (the cwd).
 
+        With a cache, files whose key (content, path, rules, tool versions) is stored are not
+        linted again, by trainwell's pass nor by the delegated tools.
+
         Raises:
             TrainwellError: a path is missing, or ruff (or torchfix, for TW9xx) is needed but
                 cannot run.
@@ -237,6 +245,83 @@ class Linter:
         files = discover(paths, self.settings)
         enabled_any = self.settings.enabled_codes()
         ruff_codes = sorted(r for r, tw in RUFF_CODES.items() if tw in enabled_any)
+        ruff = find_ruff() if ruff_codes else None
+        uses_torchfix = bool(TORCHFIX_RULE_CODES & enabled_any)
+        keys: dict[Path, str] = {}
+        stored: dict[Path, list[CachedFinding]] = {}
+        todo = files
+        if self.cache is not None:
+            fingerprint = code_fingerprint([ruff, find_torchfix() if uses_torchfix else None])
+            todo, keys, stored = self._look_up(self.cache, files, fingerprint, ruff_codes)
+        results, diagnostics, torchfix_diagnostics = self._run(todo, enabled_any, ruff, ruff_codes)
+        by_file: dict[str, list[RuffDiagnostic]] = {}
+        for diag in diagnostics:
+            by_file.setdefault(str(diag.path), []).append(diag)
+        ruff_by_file = {absolute(name): diags for name, diags in by_file.items()}
+        torchfix_by_file: dict[Path, list[TorchFixDiagnostic]] = {}
+        for tf_diag in torchfix_diagnostics:
+            torchfix_by_file.setdefault(absolute(tf_diag.path), []).append(tf_diag)
+        findings: list[Finding] = []
+        for path, result in results.items():
+            raw = list(result.findings)
+            if result.parsed:
+                raw.extend(_ruff_findings(result, ruff_by_file.get(path, [])))
+                raw.extend(torchfix_findings(torchfix_by_file.get(path, [])))
+            finished = self._finish(result, raw, display_path(path, base))
+            findings.extend(finished)
+            if self.cache is not None and path in keys:
+                self.cache.put(path, keys[path], [_to_cached(f) for f in finished])
+        for path, cached in stored.items():
+            shown = display_path(path, base)
+            findings.extend(_from_cached(item, shown) for item in cached)
+        if self.cache is not None:
+            self.cache.save()
+        findings.sort(key=lambda f: (f.path, f.cell or 0, f.line, f.column, f.code))
+        logger.debug(
+            "lint_done",
+            files=len(files),
+            linted=len(todo),
+            cached=len(stored),
+            findings=len(findings),
+        )
+        return LintReport(findings=tuple(findings), files=len(files))
+
+    def _look_up(
+        self, cache: LintCache, files: list[Path], fingerprint: str, ruff_codes: list[str]
+    ) -> tuple[list[Path], dict[Path, str], dict[Path, list[CachedFinding]]]:
+        """Split files into those to lint (with their keys) and those the cache answers."""
+        todo: list[Path] = []
+        keys: dict[Path, str] = {}
+        stored: dict[Path, list[CachedFinding]] = {}
+        options: dict[frozenset[str], tuple[str, ...]] = {}
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                todo.append(path)  # reported by the pass as unreadable; never cached
+                continue
+            enabled = self.enabled_for(path)
+            if enabled not in options:
+                options[enabled] = (*sorted(enabled), "|", *ruff_codes)
+            key = file_key(fingerprint, path, data, options[enabled])
+            hit = cache.get(path, key)
+            if hit is None:
+                todo.append(path)
+                keys[path] = key
+            else:
+                stored[path] = hit
+        return todo, keys, stored
+
+    def _run(
+        self,
+        files: list[Path],
+        enabled_any: frozenset[str],
+        ruff: Path | None,
+        ruff_codes: list[str],
+    ) -> tuple[dict[Path, FileResult], list[RuffDiagnostic], list[TorchFixDiagnostic]]:
+        """trainwell's pass and the delegated tools on ``files``, concurrently."""
+        if not files:
+            return {}, [], []
         ruff_files = [
             f
             for f in files
@@ -244,7 +329,6 @@ class Linter:
         ]
         run: RuffRun | None = None
         if ruff_codes and ruff_files:
-            ruff = find_ruff()
             if ruff is None:
                 delegated = ", ".join(sorted({RUFF_CODES[c] for c in ruff_codes}))
                 raise TrainwellError(
@@ -264,22 +348,7 @@ class Linter:
                 run.close()
             if torchfix_run is not None:
                 torchfix_run.close()
-        by_file: dict[Path, list[RuffDiagnostic]] = {}
-        for diag in diagnostics:
-            by_file.setdefault(absolute(diag.path), []).append(diag)
-        torchfix_by_file: dict[Path, list[TorchFixDiagnostic]] = {}
-        for tf_diag in torchfix_diagnostics:
-            torchfix_by_file.setdefault(absolute(tf_diag.path), []).append(tf_diag)
-        findings: list[Finding] = []
-        for path, result in results.items():
-            raw = list(result.findings)
-            if result.parsed:
-                raw.extend(_ruff_findings(result, by_file.get(path, [])))
-                raw.extend(torchfix_findings(torchfix_by_file.get(path, [])))
-            findings.extend(self._finish(result, raw, display_path(path, base)))
-        findings.sort(key=lambda f: (f.path, f.cell or 0, f.line, f.column, f.code))
-        logger.debug("lint_done", files=len(files), findings=len(findings))
-        return LintReport(findings=tuple(findings), files=len(files))
+        return results, diagnostics, torchfix_diagnostics
 
     def _finish(self, result: FileResult, raw: Iterable[RawFinding], shown: str) -> list[Finding]:
         enabled = self.enabled_for(result.path)
@@ -316,6 +385,23 @@ RUFF_CODES_FOR_NOTEBOOKS: frozenset[str] = frozenset(
     ruff for ruff, tw in RUFF_CODES.items() if tw in NOTEBOOK_CODES
 )
 ALL_CODES: frozenset[str] = CUSTOM_CODES | frozenset(RUFF_CODES.values()) | TORCHFIX_RULE_CODES
+
+
+def _to_cached(finding: Finding) -> CachedFinding:
+    return CachedFinding(finding.code, finding.line, finding.column, finding.message, finding.cell)
+
+
+def _from_cached(item: CachedFinding, shown: str) -> Finding:
+    rule = ALL_RULES.get(item.code)
+    return Finding(
+        path=shown,
+        line=item.line,
+        column=item.column,
+        code=item.code,
+        message=item.message,
+        hint=rule.hint if rule is not None else "",
+        cell=item.cell,
+    )
 
 
 def lint_paths(

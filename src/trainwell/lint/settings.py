@@ -9,6 +9,8 @@ Example::
     exclude = ["build/**", "legacy/*.py"]
     per-file-ignores = { "tests/**" = ["TW103", "TW106"] }
     notebooks = true                     # lint code cells of .ipynb files (their rule subset)
+    cache = true                         # skip files unchanged since the last run
+    cache-dir = ".trainwell_cache/lint"  # relative to this file
 
 Selection works like ruff's: the most specific matching entry of ``select``/``ignore`` wins,
 and on a tie ``ignore`` wins. ``--select`` on the command line replaces ``select``; ``--ignore``
@@ -29,6 +31,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from trainwell.errors import ConfigError
+from trainwell.lint.cache import default_cache_dir
 from trainwell.lint.rules import ALL_RULES
 
 ALL_PREFIX = "ALL"
@@ -59,9 +62,26 @@ class LintSettings(BaseModel):
         description="Glob pattern -> codes or prefixes ignored in matching files.",
     )
     notebooks: bool = Field(default=True, description="Lint code cells of .ipynb files.")
+    cache: bool = Field(
+        default=True,
+        description="Keep each file's findings keyed by its content, rules and tool versions, "
+        "so unchanged files are not linted again (`--no-cache` turns it off for one run).",
+    )
+    cache_dir: Path | None = Field(
+        default=None,
+        alias="cache-dir",
+        description="Where the cache lives, relative to the config file (default: "
+        "$TRAINWELL_LINT_CACHE_DIR or .trainwell_cache/lint).",
+    )
     root: Path = Field(
         default=Path(), exclude=True, description="Directory that patterns are relative to."
     )
+
+    def cache_folder(self) -> Path:
+        """The cache folder: ``cache-dir`` (relative to the config file) or the default."""
+        if self.cache_dir is not None:
+            return self.cache_dir if self.cache_dir.is_absolute() else self.root / self.cache_dir
+        return default_cache_dir(self.root)
 
     def with_cli(
         self,

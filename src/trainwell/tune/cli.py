@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -92,7 +93,9 @@ def tune_command(
             with console.status("tuning…", spinner="dots"):
                 result = run_tuning(config, tune)
     except TrainwellError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(exc.exit_code) from None
     if as_json:
         console.print_json(json.dumps(result.as_dict()))
