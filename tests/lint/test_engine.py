@@ -76,6 +76,34 @@ def test_cli_output_is_not_print_debugging(lint_files: Lint) -> None:
     assert codes_at(findings) == {("cli.py", 10, "TW103"), ("cli.py", 13, "TW103")}
 
 
+def test_values_of_torch_results_are_not_pandas_values(lint_files: Lint) -> None:
+    findings = lint_files(
+        {
+            "scores.py": """
+            import numpy as np
+            import pandas as pd
+            import torch
+
+            def top(logits: torch.Tensor, frame: pd.DataFrame) -> list[object]:
+                best = logits.topk(5, dim=-1)
+                peak = logits.max(dim=1)
+                stats = {"a": 1}
+                series = frame.mean()
+                return [
+                    best.values,
+                    torch.max(logits, 1).values,
+                    peak.values,
+                    stats.values,
+                    series.values,
+                    np.log1p(frame["x"]).values,
+                ]
+            """
+        },
+        select=["TW308"],
+    )
+    assert codes_at(findings) == {("scores.py", 16, "TW308"), ("scores.py", 17, "TW308")}
+
+
 def test_noqa_and_per_file_ignores(lint_files: Lint) -> None:
     files = {
         "src/a.py": (

@@ -204,3 +204,22 @@ def test_pandas_values_passed_to_a_call(hits: Run) -> None:
     e = f(obj.values)
     """
     assert hits(source, codes={"TW308"}) == {(5, "TW308"), (6, "TW308"), (7, "TW308")}
+
+
+def test_pandas_values_on_frames_known_from_annotations_and_arithmetic(hits: Run) -> None:
+    source = """
+    import numpy as np
+    import pandas as pd
+    TARGET = "price"
+
+    def fit(frame: pd.DataFrame, arr: np.ndarray, preds):
+        y = np.log1p(frame[TARGET].values)
+        merged = frame.merge(preds, on="id")
+        err = (merged["sales"] - merged["forecast"]).abs()
+        p90 = np.percentile(err.values, 90)
+        rows = f(frame.loc[frame.a > 0].values)
+        ok = f(arr.values, preds[TARGET].values)
+        frame = frame.to_numpy()
+        return f(frame.values)
+    """
+    assert hits(source, codes={"TW308"}) == {(7, "TW308"), (10, "TW308"), (11, "TW308")}

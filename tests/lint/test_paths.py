@@ -103,3 +103,21 @@ def test_cli_command_defaults_are_not_reported(hits: Run) -> None:
         pass
     """
     assert hits(source, codes={"TW102"}) == set()
+
+
+def test_path_valued_keywords(hits: Run) -> None:
+    source = """
+    from fastapi import FastAPI
+    from transformers import TrainingArguments
+
+    args = TrainingArguments(
+        output_dir=cfg.out,
+        logging_dir="logs/ag_news",
+        report_to="wandb/x",
+    )
+    tok = build(vocab_file="assets/vocab")
+    hub = build(cache_path="cache/hf")
+    app = FastAPI(root_path="/api/v1")
+    client.log_table(data=df, artifact_file="metrics.json")
+    """
+    assert hits(source, codes={"TW102"}) == {(7, "TW102"), (10, "TW102"), (11, "TW102")}

@@ -115,3 +115,38 @@ def test_loss_accumulation(hits: Run) -> None:
         return total
     """
     assert hits(source, codes={"TW212"}) == {(13, "TW212"), (17, "TW212")}
+
+
+def test_loss_returned_by_a_helper_and_gathered_metrics(hits: Run) -> None:
+    source = """
+    import torch
+
+    def td_update(model, optimizer, batch):
+        loss = torch.nn.functional.mse_loss(model(batch), batch)
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    def td_update_detached(model, optimizer, batch):
+        loss = torch.nn.functional.mse_loss(model(batch), batch)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    def run(model, optimizer, loader):
+        total, total_ok = 0.0, 0.0
+        for batch in loader:
+            loss = td_update(model, optimizer, batch)
+            total += loss
+            ok = td_update_detached(model, optimizer, batch)
+            total_ok += ok
+
+    def evaluate(model, loader, accelerator):
+        losses = []
+        for batch in loader:
+            with torch.no_grad():
+                outputs = model(**batch)
+            losses.append(accelerator.gather_for_metrics(outputs.loss.repeat(len(batch))))
+        return torch.cat(losses).mean()
+    """
+    assert hits(source, codes={"TW212"}) == {(20, "TW212")}

@@ -22,6 +22,7 @@ from trainwell.lint.general import (
     check_notebook_code,
     check_pandas_values,
     check_torch_load,
+    non_pandas_values,
 )
 from trainwell.lint.leakage import check_leakage, check_refit
 from trainwell.lint.magic import check_magic_numbers
@@ -92,6 +93,8 @@ class FileResult:
     findings: list[RawFinding] = field(default_factory=list)
     functions: list[FunctionSpan] = field(default_factory=list)
     cli_prints: set[tuple[int, int]] = field(default_factory=set)
+    # (line, column) of `.values` read from something provably not pandas (dropped from PD011)
+    non_pandas_values: set[tuple[int, int]] = field(default_factory=set)
     noqa: dict[int, frozenset[str]] = field(default_factory=dict)
     notebook: NotebookSource | None = None
     parsed: bool = True
@@ -133,6 +136,8 @@ def analyze_source(source: str, path: Path, enabled: frozenset[str]) -> FileResu
         FunctionSpan(f.name, f.lineno, f.col_offset + 1, f.lineno, f.end_lineno or f.lineno)
         for f in index.functions
     ]
+    if "TW308" in enabled:
+        result.non_pandas_values = non_pandas_values(index)
     if "TW103" in enabled:
         result.cli_prints = {
             (call.lineno, call.col_offset + 1)

@@ -204,8 +204,10 @@ def _ruff_findings(result: FileResult, diagnostics: list[RuffDiagnostic]) -> lis
         code = RUFF_CODES[diag.code]
         if code == "TW110":
             ann.append(diag)
-        elif code == "TW103" and (row, diag.column) in result.cli_prints:
-            continue
+        elif (code == "TW103" and (row, diag.column) in result.cli_prints) or (
+            code == "TW308" and (row, diag.column) in result.non_pandas_values
+        ):
+            continue  # a CLI's output print; `.values` of a tensor or dict
         else:
             out.append(RawFinding(code, row, diag.column, diag.message))
     if ann:

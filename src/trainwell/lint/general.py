@@ -1,5 +1,6 @@
 """The playbook's general anti-patterns that trainwell checks itself: TW104, TW105 (container
-mutation; ruff PLW0603 covers ``global``), TW107, TW108, TW109, TW111."""
+mutation; ruff PLW0603 covers ``global``), TW107, TW108, TW109, TW111, and trainwell's part of
+TW308 (``.values`` on pandas objects ruff PD011 misses; where PD011 is wrong, on tensors)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from trainwell.lint.astutil import (
     FunctionNode,
     ModuleIndex,
     RawFinding,
+    ScopeNode,
     finding,
     has_star_kwargs,
     is_constant,
     keyword,
+    last_name,
+    position,
     statements_in_order,
 )
 
@@ -356,6 +360,25 @@ def check_config_frozen(index: ModuleIndex) -> Iterator[RawFinding]:
 # --- TW308 pandas-values (complements ruff PD011) ---------------------------------------------
 
 PANDAS_FRAME_FACTORIES = ("pandas.read_", "pandas.DataFrame", "pandas.concat", "pandas.merge")
+PANDAS_TYPES = frozenset({"pandas.DataFrame", "pandas.Series"})
+PANDAS_TYPE_NAMES = ("DataFrame", "Series")
+# pandas methods that return a DataFrame or Series when called on one
+FRAME_METHODS = frozenset(
+    {
+        "abs", "copy", "merge", "join", "sort_values", "sort_index", "drop", "dropna", "fillna",
+        "astype", "reset_index", "set_index", "assign", "query", "rename", "head", "tail",
+        "sample", "clip", "round", "diff", "shift", "pct_change", "cumsum", "cumprod", "rank",
+        "where", "mask", "replace", "select_dtypes", "filter", "pivot_table", "melt", "explode",
+        "to_frame", "unstack", "stack", "drop_duplicates", "interpolate", "ffill", "bfill",
+        "reindex", "add_prefix", "add_suffix", "isna", "notna", "map",
+    }
+)  # fmt: skip
+FRAME_ACCESSORS = frozenset({"loc", "iloc", "T"})
+# calls whose result is a torch object, never pandas (``x.topk(k).values``); not numpy, whose
+# ufuncs return a Series for a Series (``np.log1p(s).values`` is pandas)
+TENSOR_ROOTS = ("torch.",)
+TENSOR_ONLY_METHODS = frozenset({"topk", "kthvalue", "aminmax"})
+DIM_METHODS = frozenset({"max", "min", "sort", "mode", "median", "cummax", "cummin", "unique"})
 
 
 def _column_key(expr: ast.AST) -> bool:
@@ -366,26 +389,152 @@ def _column_key(expr: ast.AST) -> bool:
     return False
 
 
-def check_pandas_values(index: ModuleIndex) -> Iterator[RawFinding]:
-    """TW308: ``.values`` on a column selection (``df["a"].values``) or on a frame read with
-    pandas. ruff PD011 finds most; it skips ``.values`` passed straight into a call."""
-    if not index.imports_any("pandas"):
-        return
-    frames: set[str] = set()
-    for assign in index.nodes(ast.Assign):
-        value = assign.value
-        if isinstance(value, ast.Call) and (index.call_name(value) or "").startswith(
-            PANDAS_FRAME_FACTORIES
-        ):
-            frames.update(t.id for t in assign.targets if isinstance(t, ast.Name))
+def _end(node: ast.AST) -> tuple[int, int]:
+    return getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0
+
+
+class _ValueKinds:
+    """What a name holds at a point of use: the latest assignment to it in the same scope
+    that ends before the use (branches are not told apart), else an annotated parameter."""
+
+    def __init__(self, index: ModuleIndex) -> None:
+        self.index = index
+        self.module_frames: set[str] = set()
+        self.assigned: dict[ScopeNode, dict[str, list[ast.Assign | ast.AnnAssign]]] = {}
+        assigns: list[ast.Assign | ast.AnnAssign] = [
+            *index.nodes(ast.Assign),
+            *index.nodes(ast.AnnAssign),
+        ]
+        for assign in assigns:
+            targets = assign.targets if isinstance(assign, ast.Assign) else [assign.target]
+            by_name = self.assigned.setdefault(index.scope(assign), {})
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    by_name.setdefault(target.id, []).append(assign)
+            value = assign.value
+            if isinstance(value, ast.Call) and (index.call_name(value) or "").startswith(
+                PANDAS_FRAME_FACTORIES
+            ):
+                self.module_frames.update(t.id for t in targets if isinstance(t, ast.Name))
+
+    def latest(self, name: ast.Name) -> tuple[ast.AST | None, ast.AST | None]:
+        """``(value, annotation)`` that ``name`` last got before its use (a parameter has
+        only an annotation)."""
+        scope = self.index.scope(name)
+        here = position(name)
+        best: ast.Assign | ast.AnnAssign | None = None
+        for assign in self.assigned.get(scope, {}).get(name.id, []):
+            if _end(assign) <= here and (best is None or position(assign) > position(best)):
+                best = assign
+        if isinstance(best, ast.Assign):
+            return best.value, None
+        if isinstance(best, ast.AnnAssign):
+            return best.value, best.annotation
+        if isinstance(scope, FUNCTION_TYPES):
+            args = scope.args
+            for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
+                if arg.arg == name.id:
+                    return None, arg.annotation
+        return None, None
+
+    def is_pandas_annotation(self, annotation: ast.AST) -> bool:
+        for node in ast.walk(annotation):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if any(t in node.value for t in PANDAS_TYPE_NAMES):
+                    return True
+            elif (
+                isinstance(node, ast.Name | ast.Attribute)
+                and self.index.qualname(node) in PANDAS_TYPES
+            ):
+                return True
+        return False
+
+    def is_frame(self, expr: ast.AST) -> bool:
+        """Whether an expression provably holds a pandas DataFrame or Series."""
+        if isinstance(expr, ast.Name):
+            if expr.id in self.module_frames:
+                return True
+            value, annotation = self.latest(expr)
+            if annotation is not None and self.is_pandas_annotation(annotation):
+                return True
+            return value is not None and self.is_frame(value)
+        if isinstance(expr, ast.Subscript):
+            return self.is_frame(expr.value)
+        if isinstance(expr, ast.Attribute):
+            return expr.attr in FRAME_ACCESSORS and self.is_frame(expr.value)
+        if isinstance(expr, ast.Call):
+            if (self.index.call_name(expr) or "").startswith(PANDAS_FRAME_FACTORIES):
+                return True
+            func = expr.func
+            return (
+                isinstance(func, ast.Attribute)
+                and func.attr in FRAME_METHODS
+                and self.is_frame(func.value)
+            )
+        if isinstance(expr, ast.BinOp):
+            return self.is_frame(expr.left) or self.is_frame(expr.right)
+        if isinstance(expr, ast.UnaryOp):
+            return self.is_frame(expr.operand)
+        if isinstance(expr, ast.Compare):
+            return self.is_frame(expr.left)
+        return False
+
+    def is_not_pandas(self, expr: ast.AST) -> bool:
+        """Whether an expression provably holds no pandas object: a torch result
+        (``torch.max(x, 1)``, ``x.topk(k)``, ``x.max(dim=1)``) or a dict."""
+        if isinstance(expr, ast.Name):
+            value, _ = self.latest(expr)
+            return value is not None and self.is_not_pandas(value)
+        if isinstance(expr, ast.Dict | ast.DictComp):
+            return True
+        if not isinstance(expr, ast.Call):
+            return False
+        name = self.index.call_name(expr) or ""
+        if name.startswith(TENSOR_ROOTS) or name == "dict":
+            return True
+        method = last_name(expr.func) if isinstance(expr.func, ast.Attribute) else None
+        return method in TENSOR_ONLY_METHODS or (
+            method in DIM_METHODS and keyword(expr, "dim") is not None
+        )
+
+
+def _values_attributes(index: ModuleIndex) -> Iterator[ast.Attribute]:
     for attr in index.nodes(ast.Attribute):
         if attr.attr != "values" or not isinstance(attr.ctx, ast.Load):
             continue
         parent = index.parent(attr)
         if isinstance(parent, ast.Call) and parent.func is attr:
             continue
+        yield attr
+
+
+def check_pandas_values(index: ModuleIndex) -> Iterator[RawFinding]:
+    """TW308: ``.values`` on a column selection (``df["a"].values``) or on an expression that
+    holds a pandas object: a frame read with pandas or a parameter annotated ``pd.DataFrame``,
+    any selection from one (``frame[TARGET]``), and pandas methods or arithmetic on those.
+    ruff PD011 finds most; it skips ``.values`` passed straight into a call."""
+    if not index.imports_any("pandas"):
+        return
+    kinds = _ValueKinds(index)
+    for attr in _values_attributes(index):
         base = attr.value
         is_column = isinstance(base, ast.Subscript) and _column_key(base.slice)
-        is_frame = isinstance(base, ast.Name) and base.id in frames
-        if is_column or is_frame:
+        if is_column or kinds.is_frame(base):
             yield finding("TW308", attr, "use `.to_numpy()` instead of `.values`")
+
+
+def non_pandas_values(index: ModuleIndex) -> set[tuple[int, int]]:
+    """Where ``.values`` is read from something provably not pandas (``top.values`` after
+    ``top = x.topk(k)``), as ``(line, column)`` in ruff's terms (1-based, in characters), so
+    ruff PD011's findings there can be dropped."""
+    if not index.imports_any("pandas") or ".values" not in index.text:
+        return set()
+    kinds = _ValueKinds(index)
+    lines = index.text.splitlines()
+    out: set[tuple[int, int]] = set()
+    for attr in _values_attributes(index):
+        if kinds.is_not_pandas(attr.value) and not kinds.is_frame(attr.value):
+            line = lines[attr.lineno - 1] if attr.lineno <= len(lines) else ""
+            prefix = line.encode("utf-8")[: attr.col_offset]
+            out.add((attr.lineno, len(prefix.decode("utf-8", errors="replace")) + 1))
+    return out

@@ -4,12 +4,19 @@ TW210 follows names through assignments within one function (or the module body)
 preprocessing step (scaler, imputer, encoder, vectorizer, selector, PCA...) leaks when it is
 fitted (a) on data that is later split or cross-validated, (b) on a concatenation of train and
 test, or (c) on a test/validation-named frame; so does a ``fillna``/standardisation statistic
-computed over a frame that is split afterwards. Fitting inside a Pipeline that CV refits, and
-fitting with no split at all (clustering), are fine; label encoders are not preprocessing here.
+computed over a frame that is split afterwards. A split is ``train_test_split``, CV, a fold
+object's ``split``, or a same-file helper that splits its parameter (it passes it to one of
+those, or returns two or more row selections of it: ``df[df.date < t], df[df.date >= t]``).
+The fit may sit in a same-file helper: one that returns the fitted data to a caller that splits
+it, or one that fits on its parameter when the caller splits the argument afterwards. Fitting
+inside a Pipeline that CV refits, and fitting with no split at all (clustering), are fine;
+label encoders are not preprocessing here.
 
-TW211: ``fit``/``fit_transform`` of a preprocessing object inside inference code (functions
-named ``predict*``/``score*``/``infer*``/``serve*``, methods of ``*Predictor``/``*Service``
-classes, HTTP route handlers).
+TW211: ``fit``/``fit_transform`` of a preprocessing object (also one read from a container
+under a preprocessor key, ``bundle["imputer"]``) inside inference code (functions named
+``predict*``/``score*``/``infer*``/``serve*``/``forecast*``, methods of
+``*Predictor``/``*Service`` classes, HTTP route handlers). A function whose name has a training
+word, or that fits an estimator or loops over a CV split (``oof_predictions``), is training.
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 from trainwell.lint.astutil import (
+    FunctionNode,
     ModuleIndex,
     RawFinding,
     ScopeNode,
@@ -90,6 +99,7 @@ PREPROCESSOR_WORDS = (
     "ohe",
     "discretizer",
 )
+LABEL_WORDS = frozenset({"label", "labels"})
 FIT_METHODS = frozenset({"fit", "fit_transform"})
 SPLITTERS = frozenset({"train_test_split"})
 CV_FUNCTIONS = frozenset(
@@ -107,7 +117,9 @@ CONCATENATORS = frozenset({"concat", "concatenate", "vstack", "r_", "row_stack",
 STATISTICS = frozenset({"mean", "median", "mode", "std", "var", "min", "max", "quantile"})
 TRAIN_WORDS = ("train", "trn", "fit")
 HELDOUT_WORDS = ("test", "val", "valid", "validation", "holdout", "dev", "tst")
-INFERENCE_WORDS = ("predict", "score", "infer", "inference", "serve", "serving")
+INFERENCE_WORDS = ("predict", "score", "infer", "inference", "serve", "serving", "forecast")
+TRAINING_FUNCTION_WORDS = frozenset({"train", "training", "fit", "fitting", "retrain"})
+ESTIMATOR_FIT_METHODS = frozenset({"fit", "partial_fit"})
 INFERENCE_CLASS_SUFFIXES = ("Predictor", "Service", "Server", "Inference", "Handler", "Endpoint")
 ROUTE_DECORATORS = frozenset(
     {"get", "post", "put", "patch", "delete", "route", "api_route", "websocket"}
@@ -133,15 +145,25 @@ def preprocessor_keys(index: ModuleIndex) -> set[str]:
 
 
 def is_preprocessor(receiver: ast.AST, keys: set[str]) -> bool:
-    """Whether the receiver of ``.fit`` is a preprocessing object."""
+    """Whether the receiver of ``.fit`` is a preprocessing object (also one read from a
+    container under a preprocessor-like key: ``bundle["imputer"]``, ``artifacts["scaler"]``)."""
     if isinstance(receiver, ast.Call):
         return last_name(receiver.func) in PREPROCESSORS
+    if isinstance(receiver, ast.Subscript):
+        item = receiver.slice
+        return (
+            isinstance(item, ast.Constant)
+            and isinstance(item.value, str)
+            and any(word in item.value.lower() for word in PREPROCESSOR_WORDS)
+        )
     key = dotted(receiver)
     if key is None:
         return False
     if key in keys:
         return True
     last = key.rsplit(".", 1)[-1].lower()
+    if LABEL_WORDS & set(_words(last)):
+        return False  # label_encoder, label_binarizer: fitted on the label vocabulary
     return any(word in last for word in PREPROCESSOR_WORDS)
 
 
@@ -196,6 +218,14 @@ def _is_concat(index: ModuleIndex, value: ast.AST) -> bool:
 
 def _split_names(index: ModuleIndex, call: ast.Call, searches: set[str]) -> set[str] | None:
     name = last_name(call.func) or ""
+    helper = index.resolve_local_function(call)
+    if helper is not None:
+        params = split_helper_params(index, helper)
+        if params is None:
+            return None
+        bound = bound_arguments(index, helper, call)
+        used = [bound[p] for p in params if p in bound]
+        return set().union(*(names_in(a) for a in used)) if used else set()
     if name in SPLITTERS:
         return set().union(*(names_in(a) for a in call.args)) if call.args else set()
     if name in CV_FUNCTIONS:
@@ -299,8 +329,9 @@ def check_leakage(index: ModuleIndex) -> Iterator[RawFinding]:
             reason = "on held-out data"
         elif inputs and flow.split_later(inputs, position(call)):
             reason = "before the data is split"
-        elif inputs and _split_by_callers(
-            index, flows, call, inputs | _assigned_names(index, call)
+        elif inputs and (
+            _split_by_callers(index, flows, call, inputs | _assigned_names(index, call))
+            or _caller_splits_argument(index, flows, call, lineage)
         ):
             reason = "before the caller splits the data"
         if reason and id(call) not in reported:
@@ -334,8 +365,10 @@ def _statistics_before_split(
         scope = index.scope(call)
         if scope not in flows:
             flows[scope] = build_flow(index, scope)
-        if flows[scope].split_later({base}, position(statement)) or _split_by_callers(
-            index, flows, call, {base}
+        if (
+            flows[scope].split_later({base}, position(statement))
+            or _split_by_callers(index, flows, call, {base})
+            or _caller_splits_argument(index, flows, call, flows[scope].lineage(base))
         ):
             yield finding(
                 "TW210", statement, f"statistic of `{base}` computed before the data is split"
@@ -383,11 +416,182 @@ def _split_by_callers(
     return False
 
 
-def _is_inference_function(index: ModuleIndex, call: ast.Call) -> bool:
+# --- same-file split helpers -------------------------------------------------------------------
+
+ROW_SELECTORS = frozenset({"iloc", "loc"})
+ROW_METHODS = frozenset({"query", "isin", "between", "notna", "isna", "notnull", "isnull"})
+PASS_THROUGH_METHODS = frozenset({"copy", "reset_index", "sort_index", "dropna", "astype"})
+
+
+def parameter_names(func: FunctionNode) -> list[str]:
+    """A def's parameters in binding order (``self``/``cls`` included)."""
+    args = func.args
+    names = [a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]]
+    if args.vararg:
+        names.append(args.vararg.arg)
+    if args.kwarg:
+        names.append(args.kwarg.arg)
+    return names
+
+
+def bound_arguments(index: ModuleIndex, func: FunctionNode, call: ast.Call) -> dict[str, ast.expr]:
+    """Which argument expression of a same-file call binds which parameter of ``func``."""
+    args = func.args
+    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+    if index.enclosing_class(func) is not None and isinstance(call.func, ast.Attribute):
+        positional = positional[1:]  # self.helper(...) binds self implicitly
+    out: dict[str, ast.expr] = {}
+    for name, value in zip(positional, call.args, strict=False):
+        if not isinstance(value, ast.Starred):
+            out[name] = value
+    for kw in call.keywords:
+        if kw.arg is not None:
+            out[kw.arg] = kw.value
+    return out
+
+
+def _is_mask(expr: ast.AST, masks: set[str]) -> bool:
+    """A boolean row mask (``df["date"] < cutoff``, ``~m``, ``a & b``, ``s.isin(v)``) or a
+    positional slice (``[:n]``)."""
+    if isinstance(expr, ast.Compare | ast.BoolOp | ast.Slice):
+        return True
+    if isinstance(expr, ast.UnaryOp):
+        return isinstance(expr.op, ast.Invert | ast.Not)
+    if isinstance(expr, ast.BinOp):
+        return isinstance(expr.op, ast.BitAnd | ast.BitOr | ast.BitXor)
+    if isinstance(expr, ast.Call):
+        return last_name(expr.func) in ROW_METHODS
+    return isinstance(expr, ast.Name) and expr.id in masks
+
+
+def _row_subset_of(expr: ast.AST, masks: set[str]) -> ast.AST | None:
+    """The frame ``expr`` selects rows of (``df[mask]``, ``df.iloc[:n]``, ``df.loc[idx]``,
+    ``df.query(...)``), looking through ``.copy()``/``.reset_index()``; None if not a row
+    selection."""
+    while (
+        isinstance(expr, ast.Call)
+        and isinstance(expr.func, ast.Attribute)
+        and expr.func.attr in PASS_THROUGH_METHODS
+    ):
+        expr = expr.func.value
+    if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+        return expr.func.value if expr.func.attr == "query" else None
+    if not isinstance(expr, ast.Subscript):
+        return None
+    base = expr.value
+    if isinstance(base, ast.Attribute) and base.attr in ROW_SELECTORS:
+        key = expr.slice
+        rows = key.elts[0] if isinstance(key, ast.Tuple) and key.elts else key
+        full = isinstance(rows, ast.Slice) and rows.lower is None and rows.upper is None
+        return None if full else base.value
+    return base if _is_mask(expr.slice, masks) else None
+
+
+def split_helper_params(index: ModuleIndex, func: FunctionNode) -> list[str] | None:
+    """The parameters a same-file function splits into row subsets, None if it does not split.
+
+    A function splits a parameter when it passes it (or data derived from it) to a recognised
+    splitter or cross-validation, or when it returns two or more row selections of it
+    (``return df[df.date < cutoff], df[df.date >= cutoff]``, ``df.iloc[:n], df.iloc[n:]``).
+    """
+    memo = cast("dict[FunctionNode, list[str] | None]", index.memo.setdefault("split_helpers", {}))
+    if func in memo:
+        return memo[func]
+    memo[func] = None  # a recursive helper is not a split while it is being decided
+    params = [p for p in parameter_names(func) if p not in {"self", "cls"}]
+    flow = build_flow(index, func)
+    derived = {p: {p} for p in params}
+    for name in flow.ancestors:
+        for p in set(params) & flow.lineage(name):
+            derived[p].add(name)
+    split: list[str] = []
+    for p in params:
+        if any(used & derived[p] for _, used in flow.splits):
+            split.append(p)
+    masks = {
+        t.id
+        for a in index.in_scope(ast.Assign, func)
+        if _is_mask(a.value, set())
+        for t in a.targets
+        if isinstance(t, ast.Name)
+    }
+    subsets: dict[str, ast.AST] = {}
+    for assign in index.in_scope(ast.Assign, func):
+        base = _row_subset_of(assign.value, masks)
+        if base is not None:
+            subsets.update((t.id, base) for t in assign.targets if isinstance(t, ast.Name))
+    for ret in index.in_scope(ast.Return, func):
+        if not isinstance(ret.value, ast.Tuple) or len(ret.value.elts) < len("ab"):
+            continue
+        bases: list[ast.AST] = []
+        for element in ret.value.elts:
+            base = (
+                subsets.get(element.id)
+                if isinstance(element, ast.Name)
+                else _row_subset_of(element, masks)
+            )
+            if base is not None:
+                bases.append(base)
+        if len(bases) < len("ab"):
+            continue
+        for p in params:
+            if p not in split and all(
+                (root := root_name(b)) is not None and root in derived[p] for b in bases
+            ):
+                split.append(p)
+    memo[func] = split or None
+    return memo[func]
+
+
+def _caller_splits_argument(
+    index: ModuleIndex, flows: dict[ScopeNode, Flow], node: ast.AST, lineage: set[str]
+) -> bool:
+    """Whether ``node`` fits on a parameter of its function whose argument the same-file
+    caller splits after the call (``scaler = fit_scaler(df)`` then ``split(df)``)."""
+    func = index.enclosing_function(node)
+    if func is None:
+        return False
+    params = set(parameter_names(func)) & lineage
+    if not params:
+        return False
+    for site in index.calls:
+        if index.resolve_local_function(site) is not func:
+            continue
+        bound = bound_arguments(index, func, site)
+        names = set().union(*(names_in(bound[p]) for p in params if p in bound))
+        if not names:
+            continue
+        scope = index.scope(site)
+        if scope not in flows:
+            flows[scope] = build_flow(index, scope)
+        if flows[scope].split_later(names, position(site)):
+            return True
+    return False
+
+
+def _is_training_function(index: ModuleIndex, func: FunctionNode, keys: set[str]) -> bool:
+    """Training code, even when its name mentions predictions (``oof_predictions``): a name
+    with a training word, or a body that fits an estimator or loops over a CV split."""
+    if TRAINING_FUNCTION_WORDS & set(_words(func.name)):
+        return True
+    for call in index.calls_in_scope(func):
+        if _split_names(index, call, set()) is not None:
+            return True
+        func_expr = call.func
+        if (
+            isinstance(func_expr, ast.Attribute)
+            and func_expr.attr in ESTIMATOR_FIT_METHODS
+            and not is_preprocessor(func_expr.value, keys)
+        ):
+            return True
+    return False
+
+
+def _is_inference_function(index: ModuleIndex, call: ast.Call, keys: set[str]) -> bool:
     for func in index.enclosing_functions(call):
         name = func.name.lower()
         if any(w.startswith(INFERENCE_WORDS) for w in _words(name)) or "incoming" in name:
-            return True
+            return not _is_training_function(index, func, keys)
         if name == "transform_for_inference":
             return True
         for decorator in func.decorator_list:
@@ -409,6 +613,6 @@ def check_refit(index: ModuleIndex) -> Iterator[RawFinding]:
         func = index.enclosing_function(call)
         if index.is_test_file and func is not None and func.name.startswith("test"):
             continue
-        if _is_inference_function(index, call):
+        if _is_inference_function(index, call, keys):
             method = call.func.attr  # type: ignore[attr-defined]
             yield finding("TW211", call, f"`{method}` at inference re-learns the preprocessing")

@@ -334,7 +334,18 @@ PATH_KEYWORDS = frozenset(
         "local_dir",
         "export_dir",
         "artifact_path_local",
+        "logging_dir",
+        "output_path",
+        "checkpoint_path",
+        "config_path",
+        "cache_path",
     }
+)
+# keyword names whose last word says they take a folder or a file (``logging_dir=``,
+# ``ckpt_dir=``, ``vocab_file=``); ``*_path``/``*_root`` are not here because web frameworks use
+# them for URL prefixes (``root_path="/api"``)
+PATH_KEYWORD_SUFFIXES = frozenset(
+    {"dir", "directory", "folder", "file", "filepath", "filename", "fname", "logdir", "dirpath"}
 )
 # calls whose string arguments are not paths to report
 EXEMPT_CALLS = frozenset(
@@ -618,6 +629,21 @@ def _slots(index: ModuleIndex, call: ast.Call, sink: bool) -> Iterator[ast.expr]
             yield from _expand(kw.value)
 
 
+def is_path_named_keyword(name: str) -> bool:
+    """A keyword whose last word is a folder or file word (``logging_dir``, ``vocab_file``).
+    Such a keyword may also name an entry in some store (mlflow's ``artifact_file``), so only a
+    literal with folders passed to it is a filesystem path."""
+    words = [w for w in name.lower().split("_") if w]
+    return len(words) > 1 and words[-1] in PATH_KEYWORD_SUFFIXES
+
+
+def _folder_slots(call: ast.Call) -> Iterator[ast.expr]:
+    """Arguments of path-named keywords that are not in PATH_KEYWORDS."""
+    for kw in call.keywords:
+        if kw.arg is not None and kw.arg not in PATH_KEYWORDS and is_path_named_keyword(kw.arg):
+            yield from _expand(kw.value)
+
+
 def _expand(expr: ast.expr) -> Iterator[ast.expr]:
     """Values inside list/tuple/dict literals (``data_files={"train": "a.csv"}``)."""
     if isinstance(expr, ast.List | ast.Tuple | ast.Set):
@@ -674,8 +700,13 @@ class _PathChecker:
             if not texts or _is_exempt_call(index, call) or self.in_exempt_place(call):
                 continue
             slots = set(map(id, _slots(index, call, _is_sink(index, call))))
+            folders = set(map(id, _folder_slots(call)))
             for arg, text, anchor, strength in texts:
-                if id(arg) in slots or (strength is Strength.STRONG and not is_bare_name(text)):
+                if (
+                    id(arg) in slots
+                    or (id(arg) in folders and not is_bare_name(text))
+                    or (strength is Strength.STRONG and not is_bare_name(text))
+                ):
                     hit = self.report(anchor, text)
                     if hit:
                         yield hit

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import cast
 
 from trainwell.lint.astutil import (
     LOOP_TYPES,
@@ -457,6 +458,18 @@ TORCH_LOSS_FUNCTIONS = frozenset(
 )
 DETACHING = frozenset({"item", "detach", "data", "tolist", "numpy"})
 CONVERTERS = frozenset({"float", "int"})
+# cross-process collectives: their result is a metrics tensor gathered from every rank (HF
+# Accelerate's evaluation idiom), meant to stay a tensor; ``.item()`` before them is no fix
+COLLECTIVES = frozenset(
+    {
+        "gather",
+        "gather_for_metrics",
+        "all_gather",
+        "all_gather_into_tensor",
+        "all_reduce",
+        "pad_across_processes",
+    }
+)
 APPENDERS = frozenset({"append", "extend"})
 
 
@@ -487,9 +500,33 @@ def _tensor_losses(index: ModuleIndex, scope: ScopeNode) -> set[str]:
         operands = (
             {dotted(value.left), dotted(value.right)} if isinstance(value, ast.BinOp) else set()
         )
-        if _is_loss_call(value) or (operands & names and not operands & targets):
+        if (
+            _is_loss_call(value)
+            or (operands & names and not operands & targets)
+            or (isinstance(value, ast.Call) and _returns_live_loss(index, value))
+        ):
             names.update(targets)
     return names
+
+
+def _returns_live_loss(index: ModuleIndex, call: ast.Call) -> bool:
+    """Whether a same-file function called here returns its loss tensor undetached
+    (``loss = td_update(...)`` where ``td_update`` ends with ``loss.backward(); return loss``)."""
+    func = index.resolve_local_function(call)
+    if func is None:
+        return False
+    memo = cast("dict[FunctionNode, bool]", index.memo.setdefault("live_loss_returns", {}))
+    if func in memo:
+        return memo[func]
+    memo[func] = False  # a recursive helper does not count while it is being decided
+    losses = _tensor_losses(index, func)
+    memo[func] = any(
+        ret.value is not None
+        and not isinstance(ret.value, ast.Tuple | ast.List | ast.Dict | ast.Set)
+        and _live_tensor(index, ret.value, losses) is not None
+        for ret in index.in_scope(ast.Return, func)
+    )
+    return memo[func]
 
 
 def _live_tensor(index: ModuleIndex, expr: ast.AST, losses: set[str]) -> ast.AST | None:
@@ -503,7 +540,9 @@ def _live_tensor(index: ModuleIndex, expr: ast.AST, losses: set[str]) -> ast.AST
             continue
         converted = False
         for ancestor in index.ancestors(node) if node is not expr else ():
-            if isinstance(ancestor, ast.Call) and last_name(ancestor.func) in CONVERTERS:
+            if isinstance(ancestor, ast.Call) and (
+                last_name(ancestor.func) in CONVERTERS or last_name(ancestor.func) in COLLECTIVES
+            ):
                 converted = True
                 break
             if ancestor is expr:
