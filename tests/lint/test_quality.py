@@ -1,18 +1,24 @@
 """Precision and recall on the labelled corpus: the quality bar of the linter.
 
 The corpus (tests/lint/corpus/*.py.txt) is realistic ML code, clean files and files with
-planted smells, labelled with ``# expect: CODE`` on the line where a finding must be.
+planted smells, labelled with ``# expect: CODE`` on the line where a finding must be. The
+held-out corpus (tests/lint/holdout) was written later from the rule spec alone, without reading
+the rules; its first blind score was precision 0.989 / recall 0.974 (10 misses, since fixed), and
+it now guards against regressions on the same bar.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from trainwell.lint.findings import Finding
 from trainwell.lint.quality import RuleScore, evaluate_corpus, expected_labels, score
 from trainwell.lint.rules import RULES
 
 CORPUS = Path(__file__).parent / "corpus"
+HOLDOUT = Path(__file__).parent / "holdout"
 MIN_PRECISION = 0.95
 MIN_RECALL = 0.90
 MIN_SUPPORT = 8  # labelled findings per rule, so that recall can fail on two misses
@@ -58,8 +64,9 @@ def test_corpus_has_clean_files_and_labels_for_every_rule() -> None:
     assert not thin, f"rules with too few labelled examples: {thin}"
 
 
-def test_precision_and_recall_per_rule(tmp_path: Path) -> None:
-    scores = evaluate_corpus(CORPUS, tmp_path / "corpus")
+@pytest.mark.parametrize("corpus", [CORPUS, HOLDOUT], ids=["corpus", "holdout"])
+def test_precision_and_recall_per_rule(tmp_path: Path, corpus: Path) -> None:
+    scores = evaluate_corpus(corpus, tmp_path / "corpus")
     failures = {
         code: (
             f"P={item.precision:.2f} R={item.recall:.2f} "
