@@ -194,3 +194,36 @@ def test_refit_at_inference_forecasts_and_bundles(hits: Run) -> None:
         return artifacts["encoder"].fit(X).transform(X)
     """
     assert hits(source, codes={"TW211"}) == {(8, "TW211"), (22, "TW211")}
+
+
+def test_target_encoding_is_label_vocabulary(hits: Run) -> None:
+    source = """
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    def one_hot_targets(x, y):
+        encoder = OneHotEncoder(sparse_output=False)
+        y = encoder.fit_transform(y)
+        return train_test_split(x, y, random_state=0)
+
+    def scaled_targets(x, y):
+        y = StandardScaler().fit_transform(y)
+        return train_test_split(x, y, random_state=0)
+    """
+    assert hits(source, codes={"TW210"}) == {(11, "TW210")}
+
+
+def test_pytest_inputs_named_test_are_not_held_out(hits: Run) -> None:
+    source = """
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    def test_vectorizer_max_df():
+        test_data = ["abc", "dea", "eat"]
+        vect = CountVectorizer(analyzer="char")
+        vect.fit(test_data)
+
+    def helper(X_test):
+        return CountVectorizer().fit_transform(X_test)
+    """
+    assert hits(source, name="tests/test_text.py", codes={"TW210"}) == {(10, "TW210")}
+    assert hits(source, name="text.py", codes={"TW210"}) == {(7, "TW210"), (10, "TW210")}

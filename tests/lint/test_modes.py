@@ -99,3 +99,24 @@ def test_frozen_teacher_in_training_needs_no_grad(hits: Run) -> None:
             opt.step()
     """
     assert hits(source, codes={"TW205"}) == {(7, "TW205")}
+
+
+def test_helper_constructor_and_module_function_calls_are_not_forwards(hits: Run) -> None:
+    source = """
+    import torch
+    from lightning.pytorch.trainer import call
+
+    class Net(torch.nn.Module):
+        def forward(self, x):
+            return x
+
+    def get_model_and_processor(name):
+        return Net(), None
+
+    def predict_loop(trainer, x):
+        call._call_lightning_module_hook(trainer, "on_predict_start")
+        model, processor = get_model_and_processor("m")
+        net = Net()
+        return net(x)
+    """
+    assert hits(source, codes={"TW204", "TW205"}) == {(16, "TW204"), (16, "TW205")}

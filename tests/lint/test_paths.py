@@ -33,6 +33,15 @@ Run = Callable[..., set[tuple[int, str]]]
         (".tar.gz", Strength.NONE),
         ("/proc/meminfo", Strength.NONE),
         ("1.2.3", Strength.NONE),
+        ("s3://", Strength.NONE),
+        ("dbfs:/", Strength.NONE),
+        ("application/vnd.apache.parquet", Strength.NONE),
+        ("/api/2.0/mlflow/runs", Strength.NONE),
+        ("/v1/traces", Strength.NONE),
+        ("/ajax-api/2.0", Strength.NONE),
+        ("/mnt/api/x", Strength.STRONG),
+        ("data/v1/train.csv", Strength.STRONG),
+        ("api/v1/model.pt", Strength.STRONG),
     ],
 )
 def test_classify(text: str, strength: Strength) -> None:
@@ -121,3 +130,24 @@ def test_path_valued_keywords(hits: Run) -> None:
     client.log_table(data=df, artifact_file="metrics.json")
     """
     assert hits(source, codes={"TW102"}) == {(7, "TW102"), (10, "TW102"), (11, "TW102")}
+
+
+def test_url_paths_scheme_prefixes_and_hub_id_defaults(hits: Run) -> None:
+    source = """
+    API_PATH = "/api/3.0/mlflow/traces/metrics"
+    DATA_PATH = "/data/v1/raw"
+
+    def strip_scheme(path):
+        return path[len("s3://"):]
+
+    def chat(client, url):
+        client.send_request(base_url=url, path="chat/completions")
+        client.send_request(path="chat/completions")
+
+    def clip_score(x, model_name_or_path="openai/clip-vit-large-patch14"):
+        return x
+
+    def load(x, model_path="weights/clip"):
+        return x
+    """
+    assert hits(source, codes={"TW102"}) == {(3, "TW102"), (10, "TW102"), (15, "TW102")}

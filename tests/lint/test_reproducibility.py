@@ -115,3 +115,15 @@ def test_nondeterministic_ops_only_in_seeded_modules(hits: Run) -> None:
     }  # fmt: skip
     unseeded = "import torch\ntorch.backends.cudnn.benchmark = True\n"
     assert hits(unseeded, codes={"TW203"}) == set()
+
+
+def test_random_state_only_for_the_libraries_randomized_apis(hits: Run) -> None:
+    source = """
+    import xgboost as xgb
+    from xgboost import testing as tm
+
+    def data():
+        X, y, w = tm.make_regression(128, 16, False)
+        return xgb.XGBRegressor(n_estimators=3).fit(X, y)
+    """
+    assert hits(source, codes={"TW202"}) == {(7, "TW202")}

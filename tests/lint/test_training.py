@@ -150,3 +150,47 @@ def test_loss_returned_by_a_helper_and_gathered_metrics(hits: Run) -> None:
         return torch.cat(losses).mean()
     """
     assert hits(source, codes={"TW212"}) == {(20, "TW212")}
+
+
+def test_loss_detached_through_a_method_chain_or_only_tested(hits: Run) -> None:
+    source = """
+    import torch
+
+    def train_epoch(model, loader, opt, criterion):
+        loss = None
+        for x, y in loader:
+            opt.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            opt.step()
+        return loss.item() if loss is not None else None
+
+    def train_epoch_live(model, loader, opt, criterion):
+        loss = None
+        for x, y in loader:
+            opt.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            opt.step()
+        return loss if loss is not None else None
+
+    def run(model, loader, opt, criterion):
+        results, live = [], []
+        for epoch in range(3):
+            loss = train_epoch(model, loader, opt, criterion)
+            results.append(loss)
+            out = train_epoch_live(model, loader, opt, criterion)
+            live.append(out)
+
+    def fit(model, loader, opt, criterion):
+        total, cpu = 0.0, 0.0
+        for x, y in loader:
+            opt.zero_grad()
+            loss = criterion(model(x), y)
+            loss.backward()
+            opt.step()
+            total += loss.cpu().numpy()
+            total += loss.mean().item()
+            cpu += loss.cpu()
+    """
+    assert hits(source, codes={"TW212"}) == {(28, "TW212"), (39, "TW212")}

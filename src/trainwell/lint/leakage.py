@@ -100,6 +100,8 @@ PREPROCESSOR_WORDS = (
     "discretizer",
 )
 LABEL_WORDS = frozenset({"label", "labels"})
+TARGET_WORDS = frozenset({"y", "target", "targets", "label", "labels"})
+ENCODER_WORDS = ("encoder", "ohe", "binarizer")
 FIT_METHODS = frozenset({"fit", "fit_transform"})
 SPLITTERS = frozenset({"train_test_split"})
 CV_FUNCTIONS = frozenset(
@@ -322,10 +324,12 @@ def check_leakage(index: ModuleIndex) -> Iterator[RawFinding]:
         lineage: set[str] = set()
         for name in inputs:
             lineage |= flow.lineage(name)
+        if _encodes_labels(call, inputs):
+            continue
         reason = ""
         if (call.args and _is_concat(index, call.args[0])) or inputs & flow.concatenated:
             reason = "on train and test together"
-        elif any(_has_word(n, HELDOUT_WORDS) for n in inputs):
+        elif any(_has_word(n, HELDOUT_WORDS) for n in inputs) and not _in_pytest_test(index, call):
             reason = "on held-out data"
         elif inputs and flow.split_later(inputs, position(call)):
             reason = "before the data is split"
@@ -338,6 +342,26 @@ def check_leakage(index: ModuleIndex) -> Iterator[RawFinding]:
             reported.add(id(call))
             yield finding("TW210", call, f"`{call.func.attr}` {reason}")  # type: ignore[attr-defined]
     yield from _statistics_before_split(index, flows)
+
+
+def _encodes_labels(call: ast.Call, inputs: set[str]) -> bool:
+    """An encoder fitted on the target alone (``OneHotEncoder().fit_transform(y)``): it learns
+    the label vocabulary, as a label encoder does."""
+    if not inputs or not all(TARGET_WORDS & set(_words(n)) for n in inputs):
+        return False
+    receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+    if isinstance(receiver, ast.Call):
+        name = (last_name(receiver.func) or "").lower()
+    else:
+        name = (dotted(receiver) or "").rsplit(".", 1)[-1].lower() if receiver else ""
+    return any(word in name for word in ENCODER_WORDS)
+
+
+def _in_pytest_test(index: ModuleIndex, call: ast.Call) -> bool:
+    """Inside a pytest test function, where ``test_data`` names the test's input, not a
+    held-out split."""
+    func = index.enclosing_function(call)
+    return index.is_test_file and func is not None and func.name.startswith("test")
 
 
 def _statistics_before_split(

@@ -150,6 +150,7 @@ FROZEN_MODEL_WORDS = frozenset({"teacher", "target", "frozen", "reference", "ref
 BACKWARD = "backward"
 SHORT_NET_NAME = len("netG")
 EVAL_LOADER_FUNCTIONS = frozenset({"torch.jit.load", "torch.export.load"})
+PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
 
 
 def _words(name: str) -> list[str]:
@@ -562,9 +563,29 @@ def forward_key(analysis: ModeAnalysis, call: ast.Call) -> str | None:
             return None
         if not is_model_name(key) and key not in analysis.known_models:
             return None
+        if key not in analysis.known_models and _is_plain_call(analysis, call, key):
+            return None
     if key is None or key in _not_torch_vars(index):
         return None
     return key
+
+
+def _is_property(func: FunctionNode) -> bool:
+    return any(last_name(d) in PROPERTY_DECORATORS for d in func.decorator_list)
+
+
+def _is_plain_call(analysis: ModeAnalysis, call: ast.Call, key: str) -> bool:
+    """A call whose name merely contains a model word but that is no forward: a same-file
+    function or method (``get_model(...)``, ``self._flatten_classifier_output(...)``), a
+    same-file class being constructed (``Net(...)``), or a function of an imported module
+    (``call._call_lightning_module_hook(...)``)."""
+    index = analysis.index
+    if "." not in key and key in analysis.module_classes:
+        return True
+    if key.split(".", 1)[0] in index.aliases:
+        return True
+    local = index.resolve_local_function(call)
+    return local is not None and not _is_property(local)
 
 
 @lru_cache(maxsize=NAME_CACHE_SIZE)

@@ -16,6 +16,7 @@ TensorBoard tags, MIME types, strftime formats, hub model ids).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from enum import IntEnum
 
@@ -145,6 +146,12 @@ KNOWN_ROOTS = frozenset(
 )
 CLOUD_SCHEMES = ("s3://", "gs://", "gcs://", "hdfs://", "abfs://", "abfss://", "az://", "dbfs:/")
 MIME_TOPS = frozenset({"application", "text", "image", "audio", "video", "multipart", "font"})
+MIME_SUBTYPE_PREFIXES = ("vnd.", "x-", "prs.")
+API_VERSION = re.compile(r"v\d+(\.\d+)*")
+# parameters that take a hub model id or a path (``model_name_or_path``, ``repo_id``)
+HUB_ID_PARAMETER_WORDS = frozenset({"name", "id", "repo"})
+# keywords that name a server: the call's ``path=`` is then the URL path on it
+URL_KEYWORD_WORDS = frozenset({"url", "uri", "host", "endpoint"})
 SEGMENT_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-*{}+=@~"
 )
@@ -504,7 +511,7 @@ def classify(text: str) -> Strength:
     if text.startswith(SYSTEM_PREFIXES):
         return Strength.NONE
     if text.startswith(CLOUD_SCHEMES):
-        return Strength.STRONG
+        return Strength.NONE if text in CLOUD_SCHEMES else Strength.STRONG  # a bare scheme
     if "://" in text or text.startswith(("$", "%")):
         return Strength.NONE
     if len(text) > 2 and text[1] == ":" and text[0].isalpha() and text[2] in "\\/":
@@ -514,6 +521,10 @@ def classify(text: str) -> Strength:
     segments = text.split("/")
     if not all(_valid_segment(s) for s in segments[1:-1]) or not all(
         _valid_segment(s) for s in segments if s
+    ):
+        return Strength.NONE
+    if _is_mime_type(segments) or (
+        _is_api_route(segments) and not _has_data_extension(segments[-1])
     ):
         return Strength.NONE
     if _has_data_extension(segments[-1]):
@@ -529,6 +540,35 @@ def classify(text: str) -> Strength:
     if parts[0] in MIME_TOPS and len(parts) == len("ab"):
         return Strength.NONE
     return Strength.WEAK
+
+
+def _is_mime_type(segments: list[str]) -> bool:
+    """``application/vnd.apache.parquet``, ``application/x-ndjson``: a media type, even when
+    its subtype ends like a file extension."""
+    return (
+        len(segments) == len("ab")
+        and segments[0] in MIME_TOPS
+        and segments[1].startswith(MIME_SUBTYPE_PREFIXES)
+    )
+
+
+def _is_api_route(segments: list[str]) -> bool:
+    """``/api/2.0/mlflow/runs``, ``/v1/traces``, ``/ajax-api/2.0``: an HTTP route, whose first
+    folder is an API prefix or a version, which filesystem paths do not start with."""
+    parts = [s for s in segments if s]
+    if len(parts) < len("ab") and not (segments[0] == "" and parts):
+        return False
+    first = parts[0].lower()
+    return first == "api" or first.endswith("-api") or API_VERSION.fullmatch(first) is not None
+
+
+def is_hub_id(text: str) -> bool:
+    """``openai/clip-vit-large-patch14``: an ``org/name`` model id (one slash, no extension)."""
+    return (
+        text.count("/") == 1
+        and not text.startswith(("/", ".", "~"))
+        and classify(text) is Strength.WEAK
+    )
 
 
 def is_bare_name(text: str) -> bool:
@@ -644,6 +684,14 @@ def _folder_slots(call: ast.Call) -> Iterator[ast.expr]:
             yield from _expand(kw.value)
 
 
+def _names_a_server(call: ast.Call) -> bool:
+    """A call given a server (``base_url=``, ``host=``...): its paths are URL paths."""
+    return any(
+        kw.arg is not None and URL_KEYWORD_WORDS & set(kw.arg.lower().split("_"))
+        for kw in call.keywords
+    )
+
+
 def _expand(expr: ast.expr) -> Iterator[ast.expr]:
     """Values inside list/tuple/dict literals (``data_files={"train": "a.csv"}``)."""
     if isinstance(expr, ast.List | ast.Tuple | ast.Set):
@@ -701,7 +749,10 @@ class _PathChecker:
                 continue
             slots = set(map(id, _slots(index, call, _is_sink(index, call))))
             folders = set(map(id, _folder_slots(call)))
+            url_call = _names_a_server(call)
             for arg, text, anchor, strength in texts:
+                if url_call and strength is Strength.WEAK:
+                    continue  # send_request(base_url=..., path="chat/completions")
                 if (
                     id(arg) in slots
                     or (id(arg) in folders and not is_bare_name(text))
@@ -783,6 +834,8 @@ class _PathChecker:
                 text, anchor = found
                 strength = classify(text)
                 hinted = any(h.lower() in arg.arg.lower() for h in PATH_NAME_HINTS)
+                if is_hub_id(text) and HUB_ID_PARAMETER_WORDS & set(arg.arg.lower().split("_")):
+                    continue  # model_name_or_path="org/model": a hub id
                 strong = strength is Strength.STRONG and not is_bare_name(text)
                 if strong or (strength is not Strength.NONE and hinted):
                     hit = self.report(anchor, text)

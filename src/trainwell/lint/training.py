@@ -529,14 +529,42 @@ def _returns_live_loss(index: ModuleIndex, call: ast.Call) -> bool:
     return memo[func]
 
 
+def _detached_by_chain(index: ModuleIndex, node: ast.AST) -> bool:
+    """``loss.item()``, ``loss.detach()``, and the same after other tensor methods
+    (``loss.cpu().numpy()``, ``loss.mean().item()``): the method chain on ``node`` detaches."""
+    current = node
+    while isinstance(parent := index.parent(current), ast.Attribute):
+        if parent.attr in DETACHING:
+            return True
+        call = index.parent(parent)
+        if not isinstance(call, ast.Call) or call.func is not parent:
+            return False
+        current = call
+    return False
+
+
+def _only_tested(index: ModuleIndex, node: ast.AST, expr: ast.AST) -> bool:
+    """``loss`` only decides a conditional (``loss.item() if loss is not None else 0.0``):
+    its value is not what the expression yields."""
+    if node is expr:
+        return False
+    child = node
+    for ancestor in index.ancestors(node):
+        if isinstance(ancestor, ast.IfExp) and ancestor.test is child:
+            return True
+        if ancestor is expr:
+            return False
+        child = ancestor
+    return False
+
+
 def _live_tensor(index: ModuleIndex, expr: ast.AST, losses: set[str]) -> ast.AST | None:
     """A loss name used in ``expr`` without ``.item()``/``.detach()``/``float()``."""
     for node in ast.walk(expr):
         named = isinstance(node, ast.Name | ast.Attribute) and dotted(node) in losses
         if not named and not _is_loss_call(node):
             continue
-        parent = index.parent(node)
-        if isinstance(parent, ast.Attribute) and parent.attr in DETACHING:
+        if _detached_by_chain(index, node) or _only_tested(index, node, expr):
             continue
         converted = False
         for ancestor in index.ancestors(node) if node is not expr else ():
