@@ -73,6 +73,10 @@ SKIPPED_DIRS = frozenset(
         ".vscode",
     }
 )
+GENERATED_SUFFIXES = ("_pb2.py", "_pb2_grpc.py")
+GENERATED_MARKERS = (b"DO NOT EDIT", b"@generated")
+GENERATED_HEAD_LINES = 5
+GENERATED_HEAD_BYTES = 1024
 PARALLEL_MIN_FILES = 48
 MAX_JOBS = 8
 CHUNK_FILES = 16
@@ -120,9 +124,26 @@ def discover(paths: Sequence[Path], settings: LintSettings) -> list[Path]:
                 is_notebook = name.endswith(NOTEBOOK_SUFFIX)
                 if name.endswith(PYTHON_SUFFIXES) or (settings.notebooks and is_notebook):
                     file = base / name
-                    if not settings.is_excluded(file):
-                        found.add(file)
+                    if settings.is_excluded(file):
+                        continue
+                    if settings.exclude_generated and not is_notebook and is_generated(file):
+                        continue
+                    found.add(file)
     return sorted(found)
+
+
+def is_generated(path: Path) -> bool:
+    """Generated code, which nobody should edit by hand (so nobody should lint it): protobuf and
+    gRPC modules by name, or a "DO NOT EDIT" / "@generated" marker in the first lines."""
+    if path.name.endswith(GENERATED_SUFFIXES):
+        return True
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(GENERATED_HEAD_BYTES)
+    except OSError:
+        return False  # the pass reports the unreadable file
+    first_lines = b"\n".join(head.splitlines()[:GENERATED_HEAD_LINES])
+    return any(marker in first_lines for marker in GENERATED_MARKERS)
 
 
 def _analyze(job: tuple[Path, frozenset[str]]) -> FileResult:

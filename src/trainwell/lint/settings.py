@@ -9,6 +9,7 @@ Example::
     exclude = ["build/**", "legacy/*.py"]
     per-file-ignores = { "tests/**" = ["TW103", "TW106"] }
     notebooks = true                     # lint code cells of .ipynb files (their rule subset)
+    exclude-generated = true             # skip *_pb2.py and "DO NOT EDIT" files in folders
     cache = true                         # skip files unchanged since the last run
     cache-dir = ".trainwell_cache/lint"  # relative to this file
 
@@ -62,6 +63,13 @@ class LintSettings(BaseModel):
         description="Glob pattern -> codes or prefixes ignored in matching files.",
     )
     notebooks: bool = Field(default=True, description="Lint code cells of .ipynb files.")
+    exclude_generated: bool = Field(
+        default=True,
+        alias="exclude-generated",
+        description="Skip generated code found in folders: protobuf/gRPC modules (*_pb2.py, "
+        "*_pb2_grpc.py) and files whose first lines say 'DO NOT EDIT' or '@generated'. "
+        "Files named on the command line are always linted.",
+    )
     cache: bool = Field(
         default=True,
         description="Keep each file's findings keyed by its content, rules and tool versions, "
