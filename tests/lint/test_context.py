@@ -44,6 +44,25 @@ def test_cli_functions_by_decorator_and_registration() -> None:
     assert sorted(line for line, cli in prints.items() if not cli) == [18]
 
 
+def test_argparse_sub_commands_registered_with_set_defaults() -> None:
+    idx = build(
+        """
+        import argparse
+
+        def train(args): print("training", args.epochs)
+        def evaluate(args): print("score")
+        def debug_helper(x): print(x)
+
+        def main():
+            parser = argparse.ArgumentParser()
+            sub = parser.add_subparsers()
+            sub.add_parser("train").set_defaults(func=train)
+            sub.add_parser("eval").set_defaults(handler=evaluate, verbose=False)
+        """
+    )
+    assert {f.name for f in cli_functions(idx)} == {"train", "evaluate"}
+
+
 def test_output_functions_count_as_cli_output() -> None:
     idx = build("def show_table(rows):\n    def row(r):\n        print(r)\n    print(rows)\n")
     assert all(in_cli_output(idx, c) for c in idx.calls if ast.unparse(c.func) == "print")

@@ -22,6 +22,7 @@ CONFIG_BASE_SUFFIXES = (
 CONFIG_DECORATORS = frozenset({"dataclass", "define", "frozen", "s", "attrs", "mutable"})
 CLI_DECORATOR_NAMES = frozenset({"command", "callback", "group", "option", "argument"})
 CLI_RUNNERS = frozenset({"typer.run", "fire.Fire"})
+ARGPARSE_REGISTER = "set_defaults"
 OUTPUT_PREFIXES = ("print_", "show_", "render_", "report_", "echo_", "display_")
 OUTPUT_NAMES = frozenset({"print", "show", "render", "report", "echo", "display"})
 
@@ -67,7 +68,7 @@ def _is_cli_decorator(decorator: ast.expr) -> bool:
 def cli_functions(index: ModuleIndex) -> set[FunctionNode]:
     """Functions that are CLI commands: decorated with ``@app.command()``/``@click.command()``
     (or a group/callback/option), or registered as ``app.command(...)(f)``, ``typer.run(f)``,
-    ``fire.Fire(f)``."""
+    ``fire.Fire(f)``, or an argparse sub-command's ``set_defaults(func=f)``."""
     cached = index.memo.get("cli_functions")
     if cached is not None:
         return cast("set[FunctionNode]", cached)
@@ -83,6 +84,9 @@ def cli_functions(index: ModuleIndex) -> set[FunctionNode]:
             first = call.args[0]
             if isinstance(first, ast.Name):
                 registered.add(first.id)
+        elif last_name(call.func) == ARGPARSE_REGISTER:
+            # argparse sub-commands: ``sub.set_defaults(func=train)`` / ``handler=train``
+            registered.update(kw.value.id for kw in call.keywords if isinstance(kw.value, ast.Name))
     for name in registered:
         found.update(f for f in index.functions_named(name) if isinstance(f, FUNCTION_TYPES))
     index.memo["cli_functions"] = found
