@@ -232,3 +232,21 @@ def test_cache_settings_from_pyproject(tmp_path: Path) -> None:
     assert settings.cache_folder() == folder / "build" / "lint-cache"
     (folder / "pyproject.toml").write_text("[tool.trainwell.lint]\ncache = false\n")
     assert load_settings(None, folder).cache is False
+
+
+def test_notebook_findings_keep_their_cell_through_the_cache(tmp_path: Path) -> None:
+    code_cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# EDA"]},
+        {**code_cell, "source": ["import torch\n"]},
+        {**code_cell, "source": ["x = 1\n", "state = torch.load(p)\n"]},
+    ]
+    folder = tmp_path / "nb"
+    folder.mkdir()
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    (folder / "eda.ipynb").write_text(json.dumps(notebook), encoding="utf-8")
+    first = _lint(folder, LintCache(tmp_path / "cache"))
+    assert [(f.code, f.cell, f.line) for f in first] == [("TW108", 3, 2)]
+    warm = LintCache(tmp_path / "cache")
+    assert _lint(folder, warm) == first
+    assert warm.hits == 1
