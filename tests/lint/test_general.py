@@ -88,6 +88,37 @@ def test_notebook_leftovers(hits: Run) -> None:
     assert hits(source, name="test_reports.py", codes={"TW107"}) == set()
 
 
+def test_optional_jupyter_integration_is_not_notebook_code(hits: Run) -> None:
+    optional = """
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:
+            get_ipython = None
+
+        def show(frame):
+            if get_ipython is not None and get_ipython() is not None:
+                display(frame)
+        """
+    assert hits(optional, codes={"TW107"}) == set()
+    partly = """
+        try:
+            from IPython.display import display
+        except (ModuleNotFoundError, AttributeError):
+            display = print
+        import IPython
+        shell = get_ipython()
+        """
+    assert hits(partly, codes={"TW107"}) == {(6, "TW107"), (7, "TW107")}
+    other_handler = """
+        try:
+            import IPython
+        except ValueError:
+            IPython = None
+        """
+    assert hits(other_handler, codes={"TW107"}) == {(3, "TW107")}
+
+
 def test_torch_load_variants(hits: Run) -> None:
     source = """
     import torch

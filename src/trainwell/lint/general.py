@@ -184,17 +184,52 @@ NOTEBOOK_MODULES = frozenset({"IPython", "import_ipynb", "nbimporter", "ipynb"})
 NON_PRODUCTION_DIRS = frozenset({"notebooks", "docs"})
 
 
+IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
+
+
+def _is_optional_import(index: ModuleIndex, imp: ast.stmt) -> bool:
+    """An import in the body of a ``try`` that handles ``ImportError``: an optional
+    integration (rich display when running in Jupyter), not notebook code in production."""
+    child: ast.AST = imp
+    for ancestor in index.ancestors(imp):
+        if isinstance(ancestor, ast.Try) and child in ancestor.body:
+            return any(
+                handler.type is not None
+                and any(
+                    last_name(kind) in IMPORT_ERRORS
+                    for kind in (
+                        handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+                    )
+                )
+                for handler in ancestor.handlers
+            )
+        if isinstance(ancestor, (*FUNCTION_TYPES, ast.ClassDef)):
+            return False
+        child = ancestor
+    return False
+
+
 def check_notebook_code(index: ModuleIndex) -> Iterator[RawFinding]:
     """TW107: IPython imports, ``get_ipython()``, papermill, notebook importers, exec of cells."""
     if NON_PRODUCTION_DIRS.intersection(index.path.parts[:-1]) or index.is_test_file:
         return
-    for imp in index.nodes(ast.Import):
-        for alias in imp.names:
-            if alias.name.split(".")[0] in NOTEBOOK_MODULES:
-                yield finding("TW107", imp, f"`import {alias.name}` in production code")
-    for imp_from in index.nodes(ast.ImportFrom):
-        if imp_from.level == 0 and (imp_from.module or "").split(".")[0] in NOTEBOOK_MODULES:
-            yield finding("TW107", imp_from, f"import from `{imp_from.module}` in production code")
+    imports: list[tuple[ast.Import | ast.ImportFrom, str]] = [
+        (imp, f"`import {alias.name}` in production code")
+        for imp in index.nodes(ast.Import)
+        for alias in imp.names
+        if alias.name.split(".")[0] in NOTEBOOK_MODULES
+    ]
+    imports += [
+        (imp_from, f"import from `{imp_from.module}` in production code")
+        for imp_from in index.nodes(ast.ImportFrom)
+        if imp_from.level == 0 and (imp_from.module or "").split(".")[0] in NOTEBOOK_MODULES
+    ]
+    optional = [_is_optional_import(index, imp) for imp, _ in imports]
+    for (imp, message), guarded in zip(imports, optional, strict=True):
+        if not guarded:
+            yield finding("TW107", imp, message)
+    if imports and all(optional):
+        return  # an optional Jupyter integration: its get_ipython() calls are guarded too
     exec_scopes = {
         index.scope(c) for c in index.calls if isinstance(c.func, ast.Name) and c.func.id == "exec"
     }
