@@ -213,6 +213,8 @@ def check_notebook_code(index: ModuleIndex) -> Iterator[RawFinding]:
     """TW107: IPython imports, ``get_ipython()``, papermill, notebook importers, exec of cells."""
     if NON_PRODUCTION_DIRS.intersection(index.path.parts[:-1]) or index.is_test_file:
         return
+    if not index.mentions(*NOTEBOOK_MODULES, "get_ipython", "papermill", "nbformat"):
+        return
     imports: list[tuple[ast.Import | ast.ImportFrom, str]] = [
         (imp, f"`import {alias.name}` in production code")
         for imp in index.nodes(ast.Import)

@@ -732,9 +732,28 @@ class _PathChecker:
                 return in_config_class_body(self.index, ancestor)
         return False
 
+    def calls_with_text(self) -> set[int]:
+        """Ids of the calls with a string literal somewhere in their arguments (every path
+        expression starts from one); the others cannot pass a literal path."""
+        index = self.index
+        found: set[int] = set()
+        for const in index.nodes(ast.Constant):
+            if not isinstance(const.value, str):
+                continue
+            child: ast.AST = const
+            parent = index.parent(const)
+            while parent is not None and not isinstance(parent, ast.stmt):
+                if isinstance(parent, ast.Call) and child is not parent.func:
+                    found.add(id(parent))
+                child, parent = parent, index.parent(parent)
+        return found
+
     def check_calls(self) -> Iterator[RawFinding]:
         index = self.index
+        with_text = self.calls_with_text()
         for call in index.calls:
+            if id(call) not in with_text:
+                continue
             candidates = [*call.args, *(kw.value for kw in call.keywords)]
             if not any(isinstance(c, _LITERAL_CARRIERS) for c in candidates):
                 continue
