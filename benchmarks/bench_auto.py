@@ -74,9 +74,7 @@ def main() -> None:
         task = "tabular-regression" if dataset == "diabetes" else "tabular-classification"
         metric = "rmse" if task == "tabular-regression" else "balanced_accuracy"
         names = [
-            n
-            for n in architectures_for(task)
-            if is_available(n) and ARCHITECTURES[n].family != "torch"
+            n for n in architectures_for(task) if is_available(n) and not ARCHITECTURES[n].loop
         ]
         scores: dict[str, list[float]] = {}
         times: dict[str, float] = {}

@@ -212,6 +212,22 @@ BAD_INPUTS = [
         "unknown architecture 'resnet-9000'",
         id="unknown-architecture",
     ),
+    pytest.param(
+        ["data.path=sklearn:iris", "model.architecture=sklearn-linear", "model.params.foo=1"],
+        "sklearn-linear refused its parameters (model.params: foo): "
+        "LogisticRegression.__init__() got an unexpected keyword argument 'foo'",
+        id="unknown-model-param",
+    ),
+    pytest.param(
+        ["data.path=sklearn:iris", "model.architecture=mlp", "model.params.epochs=0"],
+        "mlp refused its parameters (model.params: epochs)",
+        id="bad-loop-param",
+    ),
+    pytest.param(
+        ["iris", "training.seed=1"],
+        "'iris' is neither a config file (.yaml/.yml/.json) nor a key=value override",
+        id="not-a-config-file",
+    ),
 ]
 
 

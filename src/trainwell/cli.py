@@ -29,7 +29,6 @@ OFFLINE_ENV = {
     "RAY_USAGE_STATS_ENABLED": "0",
     "GIT_PYTHON_REFRESH": "quiet",
 }
-CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
 app = typer.Typer(
     name="trainwell",
@@ -72,26 +71,10 @@ def main_options(
     configure_logging("json" if log_format == "json" else "console", log_level)
 
 
-def split_config_args(args: list[str]) -> tuple[Path | None, list[str]]:
-    """``[CONFIG] [key=value ...]`` -> (config path or None, overrides)."""
-    if args and "=" not in args[0]:
-        first = args[0]
-        if not first.endswith(CONFIG_SUFFIXES):
-            raise typer.BadParameter(
-                f"{first!r} is neither a config file (.yaml/.yml/.json) nor a key=value override"
-            )
-        return Path(first), args[1:]
-    return None, args
-
-
 def _load_experiment(args: list[str]) -> Any:
-    from trainwell.config.defaults import default_experiment
-    from trainwell.config.loader import load_config, parse_override
+    from trainwell.config.loader import load_experiment
 
-    path, overrides = split_config_args(args)
-    keys = {parse_override(text)[0] for text in overrides}
-    keys |= {k.removeprefix("TRAINWELL_").lower().replace("__", ".") for k in os.environ}
-    return load_config(path, overrides, default=default_experiment(keys))
+    return load_experiment(args)
 
 
 @app.command()

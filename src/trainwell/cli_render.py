@@ -13,12 +13,6 @@ if TYPE_CHECKING:
     from trainwell.evaluation.checks import CheckReport
     from trainwell.training.pipeline import TrainResult
 
-SUMMARY_METRICS: dict[str, tuple[str, ...]] = {
-    "tabular-classification": ("balanced_accuracy", "accuracy", "f1_macro", "roc_auc", "log_loss"),
-    "tabular-regression": ("rmse", "mae", "r2"),
-    "anomaly-detection": ("roc_auc", "average_precision"),
-}
-
 
 def render_config(console: Console, config: ExperimentConfig) -> None:
     """Print the resolved config as YAML."""
@@ -58,7 +52,9 @@ def render_train_result(console: Console, result: TrainResult) -> None:
     table.add_column("model", justify="right")
     table.add_column(f"baseline ({result.baseline_name})", justify="right")
     test, baseline = result.metrics["test"], result.metrics["baseline_test"]
-    for name in SUMMARY_METRICS.get(result.task, ()):
+    from trainwell.tasks import get_task
+
+    for name in get_task(result.task).objective.metric_names:
         marker = " *" if name == result.primary_metric else ""
         table.add_row(f"{name}{marker}", _fmt(test.get(name)), _fmt(baseline.get(name)))
     console.print(table)

@@ -9,7 +9,6 @@ import pytest
 
 from trainwell.evaluation.metrics import (
     HIGHER_IS_BETTER,
-    PRIMARY_METRIC,
     anomaly_metrics,
     classification_metrics,
     lift,
@@ -166,6 +165,9 @@ def test_lift_skips_non_float_entries() -> None:
 
 
 def test_every_primary_metric_has_a_direction() -> None:
-    assert set(PRIMARY_METRIC.values()) <= set(HIGHER_IS_BETTER)
+    from trainwell.evaluation.objectives import OBJECTIVES
+
+    for objective in OBJECTIVES.values():
+        assert set(objective.metric_names) <= set(HIGHER_IS_BETTER)
     assert HIGHER_IS_BETTER["rmse"] is False
     assert HIGHER_IS_BETTER["balanced_accuracy"] is True

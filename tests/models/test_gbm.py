@@ -30,7 +30,7 @@ from trainwell.models.gbm import (
 )
 from trainwell.models.registry import Builder, Loader, Saver
 
-CLASSIFICATION, REGRESSION = "tabular-classification", "tabular-regression"
+CLASSIFICATION, REGRESSION = "classification", "regression"  # objective names
 
 
 def toy(n_classes: int = 2, n: int = 120) -> tuple[np.ndarray, np.ndarray]:

@@ -43,13 +43,13 @@ class Untrusted:
 @pytest.mark.parametrize(
     ("build", "task", "cls"),
     [
-        (build_hgb, "tabular-classification", HistGradientBoostingClassifier),
-        (build_hgb, "tabular-regression", HistGradientBoostingRegressor),
-        (build_random_forest, "tabular-classification", RandomForestClassifier),
-        (build_random_forest, "tabular-regression", RandomForestRegressor),
-        (build_linear, "tabular-classification", LogisticRegression),
-        (build_linear, "tabular-regression", Ridge),
-        (build_isolation_forest, "anomaly-detection", IsolationForest),
+        (build_hgb, "classification", HistGradientBoostingClassifier),
+        (build_hgb, "regression", HistGradientBoostingRegressor),
+        (build_random_forest, "classification", RandomForestClassifier),
+        (build_random_forest, "regression", RandomForestRegressor),
+        (build_linear, "classification", LogisticRegression),
+        (build_linear, "regression", Ridge),
+        (build_isolation_forest, "anomaly", IsolationForest),
     ],
 )
 def test_builders_pick_the_class_and_pass_the_seed(build: Builder, task: str, cls: type) -> None:
@@ -59,19 +59,19 @@ def test_builders_pick_the_class_and_pass_the_seed(build: Builder, task: str, cl
 
 
 def test_builder_defaults_and_params_override_them() -> None:
-    forest = build_random_forest("tabular-classification", 0, {})
+    forest = build_random_forest("classification", 0, {})
     assert (forest.n_estimators, forest.n_jobs) == (300, -1)
-    small = build_random_forest("tabular-regression", 0, {"n_estimators": 5, "random_state": 9})
+    small = build_random_forest("regression", 0, {"n_estimators": 5, "random_state": 9})
     assert (small.n_estimators, small.random_state) == (5, 9)
-    assert build_linear("tabular-classification", 0, {}).max_iter == 2000
-    assert build_linear("tabular-classification", 0, {"C": 0.1}).C == 0.1
-    assert build_hgb("tabular-regression", 0, {"max_iter": 7}).max_iter == 7
+    assert build_linear("classification", 0, {}).max_iter == 2000
+    assert build_linear("classification", 0, {"C": 0.1}).C == 0.1
+    assert build_hgb("regression", 0, {"max_iter": 7}).max_iter == 7
 
 
 def test_ridge_fit_and_round_trip_exact_values(tmp_path: Path) -> None:
     X = np.array([[0.0], [1.0], [2.0]])
     y = np.array([0.0, 1.0, 2.0])
-    model = build_linear("tabular-regression", 0, {"alpha": 1.0}).fit(X, y)
+    model = build_linear("regression", 0, {"alpha": 1.0}).fit(X, y)
     # centred x = (-1, 0, 1): coef = 2 / (2 + alpha) = 2/3, intercept = 1 - 2/3
     np.testing.assert_allclose(model.coef_, [2 / 3])
     np.testing.assert_allclose(model.intercept_, 1 / 3)
@@ -82,7 +82,7 @@ def test_ridge_fit_and_round_trip_exact_values(tmp_path: Path) -> None:
 
 
 def test_skops_file_is_not_a_pickle(tmp_path: Path) -> None:
-    save_skops(build_linear("tabular-regression", 0, {}).fit([[0.0], [1.0]], [0.0, 1.0]), tmp_path)
+    save_skops(build_linear("regression", 0, {}).fit([[0.0], [1.0]], [0.0, 1.0]), tmp_path)
     assert (tmp_path / SKOPS_FILE).read_bytes()[:2] == b"PK"  # a zip archive of JSON
 
 

@@ -87,6 +87,7 @@ WORKER = textwrap.dedent(
 
     from trainwell.models.torch_tabular import TabularMLPClassifier
     from trainwell.training.callbacks import MetricsLogger
+    from trainwell.training.settings import TrainerSettings
 
     out, rank = Path(sys.argv[1]), os.environ["RANK"]
     events = (out / f"events-rank{rank}.jsonl").open("w")
@@ -100,15 +101,17 @@ WORKER = textwrap.dedent(
     clf = TabularMLPClassifier(
         hidden_dims=(16,),
         dropout=0.1,
-        epochs=2,
-        batch_size=32,
-        devices=2,
+        loop=TrainerSettings(
+            epochs=2,
+            batch_size=32,
+            devices=2,
+            checkpoint_every_steps=3,
+            log_every_steps=2,
+            progress_bar=False,
+        ),
         checkpoint_dir=str(out / "checkpoints"),
-        checkpoint_every_steps=3,
-        log_every_steps=2,
-        progress_bar=False,
-        random_state=0,
         callbacks=[MetricsLogger(lambda metrics, step: logged.append(step))],
+        random_state=0,
     )
     clf.fit(X[:400], y[:400], eval_set=(X[400:], y[400:]))
     save_model(clf.module_, str(out / f"rank{rank}.safetensors"))

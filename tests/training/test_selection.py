@@ -10,15 +10,15 @@ from trainwell.training import selection
 
 
 def test_applies_only_to_small_scikit_learn_tabular_runs() -> None:
-    assert selection.applies("tabular-regression", 300, "scikit-learn")
-    assert not selection.applies("tabular-regression", selection.SMALL_DATA_ROWS, "scikit-learn")
-    assert not selection.applies("tabular-classification", 300, "LightGBM")
-    assert not selection.applies("anomaly-detection", 300, "scikit-learn")
+    assert selection.applies("regression", 300, "scikit-learn")
+    assert not selection.applies("regression", selection.SMALL_DATA_ROWS, "scikit-learn")
+    assert not selection.applies("classification", 300, "LightGBM")
+    assert not selection.applies("anomaly", 300, "scikit-learn")
 
 
 def test_linear_wins_on_diabetes_and_the_reason_shows_every_score() -> None:
     frame = load_diabetes(as_frame=True).frame.iloc[:300]
-    chosen = selection.select_small_data(frame, "target", "tabular-regression", (), seed=0)
+    chosen = selection.select_small_data(frame, "target", "regression", (), seed=0)
     assert chosen.architecture == "sklearn-linear"
     assert set(chosen.scores) == set(selection.CANDIDATES)
     assert chosen.scores["sklearn-linear"] == min(chosen.scores.values())  # RMSE: lower wins
@@ -29,8 +29,8 @@ def test_linear_wins_on_diabetes_and_the_reason_shows_every_score() -> None:
 
 def test_selection_is_deterministic_for_a_seed() -> None:
     frame = load_wine(as_frame=True).frame
-    first = selection.select_small_data(frame, "target", "tabular-classification", (), seed=3)
-    second = selection.select_small_data(frame, "target", "tabular-classification", (), seed=3)
+    first = selection.select_small_data(frame, "target", "classification", (), seed=3)
+    second = selection.select_small_data(frame, "target", "classification", (), seed=3)
     assert first == second
     assert all(0.8 < score <= 1.0 for score in first.scores.values())
 

@@ -450,6 +450,7 @@ TRAIN_SCRIPT = textwrap.dedent(
 
     from trainwell.models.torch_tabular import TabularMLPClassifier, save_torch_estimator
     from trainwell.training.callbacks import Callback
+    from trainwell.training.settings import TrainerSettings
 
     checkpoint_dir, out_dir, pace = sys.argv[1] or None, Path(sys.argv[2]), float(sys.argv[3])
 
@@ -465,18 +466,20 @@ TRAIN_SCRIPT = textwrap.dedent(
     clf = TabularMLPClassifier(
         hidden_dims=(32, 32),
         dropout=0.2,
-        epochs=4,
-        batch_size=64,
-        scheduler="cosine",
-        warmup_steps=3,
-        early_stopping_patience=10,
-        random_state=7,
+        loop=TrainerSettings(
+            epochs=4,
+            batch_size=64,
+            scheduler="cosine",
+            warmup_steps=3,
+            early_stopping_patience=10,
+            checkpoint_every_steps=1 if checkpoint_dir else None,
+            resume="latest" if checkpoint_dir else None,
+            progress_bar=False,
+            log_every_steps=5,
+        ),
         checkpoint_dir=checkpoint_dir,
-        checkpoint_every_steps=1 if checkpoint_dir else None,
-        resume="latest" if checkpoint_dir else None,
-        progress_bar=False,
-        log_every_steps=5,
         callbacks=[Pace()],
+        random_state=7,
     )
     clf.fit(X[:450], y[:450], eval_set=(X[450:], y[450:]))
     save_torch_estimator(clf, out_dir)

@@ -13,12 +13,11 @@ import pytest
 from trainwell.config.loader import resolve_config
 from trainwell.config.tune import TuneConfig
 from trainwell.errors import ConfigError, ModelError
-from trainwell.evaluation.metrics import classification_metrics
+from trainwell.evaluation.metrics import classification_metrics, classification_score
+from trainwell.tasks import get_task
 from trainwell.training.pipeline import RunSetup, evaluate, fit_model, set_up_run
 from trainwell.tune.objective import (
-    TASK_METRICS,
     Objective,
-    classification_score,
     epoch_pruning_callback,
     resolve_objective,
     run_trial,
@@ -27,6 +26,7 @@ from trainwell.tune.objective import (
 from .helpers import RecordingReporter, StopTrialError, experiment
 
 BALANCED = Objective("balanced_accuracy", "maximize")
+CLASSIFICATION_METRICS = get_task("tabular-classification").objective.metric_names
 SetupFactory = Callable[..., RunSetup]
 
 
@@ -66,7 +66,7 @@ def test_task_metrics_match_what_evaluate_produces(raw: dict[str, Any], task: st
     produced = {
         k for k, v in evaluate(setup, fit_model(setup), "valid").items() if isinstance(v, float)
     }
-    assert produced == set(TASK_METRICS[setup.prepared.task])
+    assert produced == set(setup.objective.metric_names)
 
 
 def test_resolve_objective() -> None:
@@ -111,7 +111,7 @@ def test_intermediate_scores_every_report_every_iterations(
     outcome = run_trial(setups(architecture, **params), {}, BALANCED, reporter, report_every=5)
     assert [step for step, _ in reporter.reports] == steps
     assert outcome.history == reporter.reports
-    assert set(outcome.metrics) == set(TASK_METRICS["tabular-classification"])
+    assert set(outcome.metrics) == set(CLASSIFICATION_METRICS)
     assert outcome.value == outcome.metrics["balanced_accuracy"] > 0.85
     if steps:  # the last intermediate score is the finished model's score
         assert reporter.reports[-1][1] == pytest.approx(outcome.value)
@@ -201,7 +201,7 @@ def test_epoch_pruning_callback_reports_the_trainer_metric() -> None:
 @pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true")
 @pytest.mark.filterwarnings("ignore:A single label was found")
 @pytest.mark.parametrize("n_classes", [2, 3])
-@pytest.mark.parametrize("metric", TASK_METRICS["tabular-classification"])
+@pytest.mark.parametrize("metric", CLASSIFICATION_METRICS)
 def test_intermediate_scores_use_the_evaluation_definitions(metric: str, n_classes: int) -> None:
     rng = np.random.default_rng(0)
     y = rng.integers(0, n_classes, size=40)

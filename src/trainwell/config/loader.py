@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,14 @@ from trainwell.errors import ConfigError
 
 ENV_PREFIX = "TRAINWELL_"
 ENV_LEVEL_SEPARATOR = "__"
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+SPACE_KEY_PREFIX = "tune.space."
+# Fields of a parameter spec an override may set one at a time (tune.space.<key>.<field>=...).
+SPACE_SPEC_FIELDS = frozenset({"type", "low", "high", "log", "step", "choices"})
+SPACE_PARAM_TYPES = frozenset({"float", "int", "categorical"})
+# pydantic reports a space parameter's union member as an extra location part:
+# tune.space.<key>.<tag>.<field>
+SPACE_TAG_POSITION = 3
 # Variables with the prefix that configure the process, not the experiment.
 ENV_RESERVED = frozenset(
     {"TRAINWELL_LOG_FORMAT", "TRAINWELL_LOG_LEVEL", "TRAINWELL_HOME", "TRAINWELL_RUN_ID"}
@@ -53,6 +61,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _set_dotted(tree: dict[str, Any], dotted: str, value: Any, source: str) -> None:
+    if dotted.startswith(SPACE_KEY_PREFIX):
+        _set_space_key(tree, dotted.removeprefix(SPACE_KEY_PREFIX), value)
+        return
     keys = dotted.split(".")
     if not all(keys):
         raise ConfigError(f"{source}: malformed key {dotted!r} (expected e.g. training.seed)")
@@ -63,6 +74,60 @@ def _set_dotted(tree: dict[str, Any], dotted: str, value: Any, source: str) -> N
             raise ConfigError(f"{source}: {dotted!r}: `{key}` is a value, not a section")
         node = child
     node[keys[-1]] = value
+
+
+def _set_space_key(tree: dict[str, Any], param: str, value: Any) -> None:
+    """``tune.space.<config key>[.<field>]``: space keys contain dots themselves.
+
+    ``tune.space.model.params.lr.low=0.01`` sets one field of a parameter (type, low, high,
+    log, step, choices); ``tune.space.model.params.lr={...}`` sets the whole parameter.
+    """
+    tune = tree.setdefault("tune", {})
+    if not isinstance(tune, dict):
+        tune = tree["tune"] = {}
+    space = dict(tune.get("space") or {})
+    head, _, last = param.rpartition(".")
+    if last in SPACE_SPEC_FIELDS and head:
+        space[head] = {**dict(space.get(head) or {}), last: value}
+    else:
+        space[param] = value
+    tune["space"] = space
+
+
+def split_config_args(args: Sequence[str]) -> tuple[Path | None, list[str]]:
+    """``[CONFIG] [key=value ...]`` -> (config path or None, overrides).
+
+    Raises:
+        ConfigError: the first argument is neither a config file nor an override.
+    """
+    if args and "=" not in args[0]:
+        first = args[0]
+        if not first.endswith(CONFIG_SUFFIXES):
+            raise ConfigError(
+                f"{first!r} is neither a config file (.yaml/.yml/.json) nor a key=value override"
+            )
+        return Path(first), list(args[1:])
+    return None, list(args)
+
+
+def load_experiment(
+    args: Sequence[str],
+    environ: Mapping[str, str] | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> ExperimentConfig:
+    """The experiment a command line names: ``[CONFIG] [key=value ...]``, the one loader.
+
+    Precedence (last wins): defaults < YAML < ``TRAINWELL_*`` environment < overrides <
+    ``values`` (already-parsed dotted keys, e.g. a command's flags).
+    """
+    from trainwell.config.defaults import default_experiment
+
+    env = os.environ if environ is None else environ
+    path, overrides = split_config_args(args)
+    keys = {parse_override(text)[0] for text in overrides}
+    keys |= {k.removeprefix(ENV_PREFIX).lower().replace(ENV_LEVEL_SEPARATOR, ".") for k in env}
+    keys |= set(values or {})
+    return load_config(path, overrides, env, default=default_experiment(keys), values=values)
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -106,10 +171,14 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     lines: list[str] = []
     for err in exc.errors():
         loc = tuple(err["loc"])
+        tagged = len(loc) > SPACE_TAG_POSITION and loc[SPACE_TAG_POSITION] in SPACE_PARAM_TYPES
+        if loc[:2] == ("tune", "space") and tagged:  # the union tag pydantic inserts
+            loc = loc[:SPACE_TAG_POSITION] + loc[SPACE_TAG_POSITION + 1 :]
         field = ".".join(str(p) for p in loc) or "(top level)"
         if err["type"] == "extra_forbidden":
             allowed = _allowed_keys(ExperimentConfig, loc[:-1])
-            lines.append(f"{source}: unknown key `{field}` (allowed: {', '.join(allowed)})")
+            shown = f" (allowed: {', '.join(allowed)})" if allowed else ""
+            lines.append(f"{source}: unknown key `{field}`{shown}")
             continue
         msg = str(err["msg"]).removeprefix("Value error, ")
         got = err.get("input")
@@ -123,6 +192,7 @@ def resolve_config(
     overrides: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
     source: str = "config",
+    values: Mapping[str, Any] | None = None,
 ) -> ExperimentConfig:
     """Build the validated config from a raw mapping plus environment and CLI overrides.
 
@@ -131,6 +201,7 @@ def resolve_config(
         overrides: ``dotted.key=value`` strings from the command line.
         environ: environment to read ``TRAINWELL_*`` from (default: ``os.environ``).
         source: a name for error messages (the file path).
+        values: ``{dotted key: value}`` applied last (a command's flags).
 
     Raises:
         ConfigError: an unknown key, a bad value or a malformed override.
@@ -143,6 +214,9 @@ def resolve_config(
     for text in overrides:
         dotted, value = parse_override(text)
         _set_dotted(tree, dotted, value, f"override {text!r}")
+        sources.append("command line")
+    for dotted, value in (values or {}).items():
+        _set_dotted(tree, dotted, value, f"option {dotted}")
         sources.append("command line")
     try:
         return ExperimentConfig.model_validate(tree)
@@ -158,11 +232,14 @@ def load_config(
     overrides: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
     default: Mapping[str, Any] | None = None,
+    values: Mapping[str, Any] | None = None,
 ) -> ExperimentConfig:
     """Load a YAML experiment (or ``default`` when no path is given) and apply overrides."""
     if path is None:
-        return resolve_config(default or {}, overrides, environ, source="built-in default")
-    return resolve_config(_read_yaml(path), overrides, environ, source=str(path))
+        return resolve_config(
+            default or {}, overrides, environ, source="built-in default", values=values
+        )
+    return resolve_config(_read_yaml(path), overrides, environ, source=str(path), values=values)
 
 
 def config_hash(config: ExperimentConfig) -> str:

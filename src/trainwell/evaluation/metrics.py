@@ -23,11 +23,6 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "r2": True,
     "average_precision": True,
 }
-PRIMARY_METRIC: dict[str, str] = {
-    "tabular-classification": "balanced_accuracy",
-    "tabular-regression": "rmse",
-    "anomaly-detection": "roc_auc",
-}
 BINARY_CLASS_COUNT = 2
 # log loss is undefined at probability 0; clip to this floor (sklearn's own eps).
 PROBA_FLOOR = 1e-15
@@ -77,6 +72,38 @@ def classification_metrics(y_true: np.ndarray, proba: np.ndarray, n_classes: int
     else:
         out["roc_auc"] = None
     return out
+
+
+def classification_score(
+    metric: str, y_true: np.ndarray, proba: np.ndarray, n_classes: int
+) -> float | None:
+    """One metric of ``classification_metrics``, without computing the others."""
+    import numpy as np
+    from sklearn import metrics
+
+    labels = np.arange(n_classes)
+    y_pred = np.argmax(proba, axis=1)
+    if metric == "accuracy":
+        return float(metrics.accuracy_score(y_true, y_pred))
+    if metric == "balanced_accuracy":
+        return float(metrics.balanced_accuracy_score(y_true, y_pred))
+    if metric == "f1_macro":  # over the classes present in the truth or the predictions
+        present = np.union1d(y_true, y_pred)
+        return float(
+            metrics.f1_score(y_true, y_pred, average="macro", labels=present, zero_division=0)
+        )
+    if metric == "log_loss":
+        return float(metrics.log_loss(y_true, np.clip(proba, PROBA_FLOOR, 1.0), labels=labels))
+    assert metric == "roc_auc", metric  # tuning admits only the objective's metric names
+    present = np.unique(y_true)
+    if len(present) < BINARY_CLASS_COUNT:
+        return None
+    if n_classes == BINARY_CLASS_COUNT:
+        return float(metrics.roc_auc_score(y_true, proba[:, 1]))
+    if len(present) < n_classes:
+        return None
+    normalised = proba / proba.sum(axis=1, keepdims=True)
+    return float(metrics.roc_auc_score(y_true, normalised, multi_class="ovr", labels=labels))
 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:

@@ -28,31 +28,40 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from trainwell.errors import BundleError
+from trainwell.data.table import PREPROCESSING_FILE, SCHEMA_FILE
+from trainwell.errors import BundleError, ConfigError
 from trainwell.utils.environment import sha256_file
+from trainwell.utils.files import write_json
 from trainwell.utils.logging import get_logger
 
 logger = get_logger(__name__)
 
 MANIFEST_FILE = "manifest.json"
 CONFIG_FILE = "config.yaml"
-SCHEMA_FILE = "schema.json"
-PREPROCESSING_FILE = "preprocessing.skops"
 METRICS_FILE = "metrics.json"
 DECISION_FILE = "decision.json"
 CHECKS_FILE = "checks.json"
 MODEL_DIR = "model"
 BUNDLE_FORMAT_VERSION = 1
-REQUIRED_FILES = (CONFIG_FILE, SCHEMA_FILE, PREPROCESSING_FILE, METRICS_FILE)
+# Every bundle holds these; its task's modality adds its input files (``Modality.input_files``).
+REQUIRED_FILES = (CONFIG_FILE, METRICS_FILE)
+__all__ = [
+    "CHECKS_FILE",
+    "CONFIG_FILE",
+    "DECISION_FILE",
+    "METRICS_FILE",
+    "MODEL_DIR",
+    "PREPROCESSING_FILE",
+    "SCHEMA_FILE",
+    "VerifiedBundle",
+    "verify_bundle",
+    "write_bundle",
+    "write_json",
+]
 
 
 def _relative_files(root: Path) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-
-
-def write_json(path: Path, payload: Any) -> None:
-    """Write pretty, key-sorted JSON (stable bytes for equal content)."""
-    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def write_bundle(destination: Path, fill: Callable[[Path], None], manifest: dict[str, Any]) -> Path:
@@ -100,11 +109,26 @@ class VerifiedBundle:
         return json.loads((self.path / name).read_text(encoding="utf-8"))
 
 
+def _check_format_version(path: Path, version: object) -> None:
+    """Refuse a manifest without an integer ``format_version``, or one newer than this code."""
+    # bool is an int subclass; `true` in a manifest is corruption, not version 1
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        found = "is missing" if version is None else f"must be a positive integer, got {version!r}"
+        raise BundleError(f"{path}: {MANIFEST_FILE} is corrupt: format_version {found}")
+    if version > BUNDLE_FORMAT_VERSION:
+        raise BundleError(
+            f"bundle {path} was written by a newer trainwell (format_version {version}, "
+            f"this version reads up to {BUNDLE_FORMAT_VERSION}): upgrade trainwell"
+        )
+
+
 def verify_bundle(path: Path) -> VerifiedBundle:
-    """Check that ``path`` is a complete, unaltered bundle.
+    """Check that ``path`` is a complete, unaltered bundle this version can read.
 
     Raises:
-        BundleError: missing directory or manifest, a missing, extra or altered file.
+        BundleError: missing directory or manifest, a missing or non-integer
+            ``format_version`` or one newer than :data:`BUNDLE_FORMAT_VERSION`, a missing,
+            extra or altered file.
     """
     if not path.is_dir():
         raise BundleError(f"bundle not found: {path} (expected a directory written by train)")
@@ -117,6 +141,7 @@ def verify_bundle(path: Path) -> VerifiedBundle:
         raise BundleError(f"{path}: {MANIFEST_FILE} is corrupt: {exc}") from exc
     if not isinstance(manifest, dict):
         raise BundleError(f"{path}: {MANIFEST_FILE} is corrupt: expected an object")
+    _check_format_version(path, manifest.get("format_version"))
     expected: dict[str, str] = manifest.get("files", {})
     if not isinstance(expected, dict) or not expected:
         raise BundleError(f"{path}: {MANIFEST_FILE} lists no files")
@@ -135,7 +160,16 @@ def verify_bundle(path: Path) -> VerifiedBundle:
             f"bundle {path} was altered: sha256 mismatch for {', '.join(altered)} "
             "(retrain or restore the original files)"
         )
-    for name in REQUIRED_FILES:
+    for name in (*REQUIRED_FILES, *_input_files(path, manifest)):
         if name not in expected:
             raise BundleError(f"bundle {path} is incomplete: {name} is not in the manifest")
     return VerifiedBundle(path=path, manifest=manifest)
+
+
+def _input_files(path: Path, manifest: dict[str, Any]) -> tuple[str, ...]:
+    from trainwell.tasks import get_task
+
+    try:
+        return get_task(str(manifest.get("task", ""))).modality.input_files
+    except ConfigError as exc:
+        raise BundleError(f"bundle {path}: {exc}") from exc

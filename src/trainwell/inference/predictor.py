@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from trainwell.data.preprocessing import transform
 from trainwell.data.schema import InputSchema, validate_frame
-from trainwell.errors import BundleError, ModelError
+from trainwell.errors import BundleError, ConfigError, ModelError
 from trainwell.inference.bundle import (
     MODEL_DIR,
     PREPROCESSING_FILE,
@@ -16,6 +16,7 @@ from trainwell.inference.bundle import (
     VerifiedBundle,
     verify_bundle,
 )
+from trainwell.tasks import TaskSpec, get_task
 from trainwell.utils.logging import get_logger
 
 if TYPE_CHECKING:
@@ -25,10 +26,6 @@ if TYPE_CHECKING:
 logger = get_logger(__name__)
 
 DEFAULT_CHUNK_ROWS = 50_000
-PREDICTION_COLUMN = "prediction"
-PROBA_PREFIX = "proba_"
-SCORE_COLUMN = "anomaly_score"
-SKLEARN_OUTLIER = -1
 
 
 @dataclass(frozen=True)
@@ -44,8 +41,7 @@ class Predictor:
     schema: InputSchema
     preprocessor: Any
     model: Any
-    task: str
-    family: str = "sklearn"
+    task: TaskSpec
 
     @classmethod
     def load(cls, path: Path) -> Predictor:
@@ -58,6 +54,10 @@ class Predictor:
         from trainwell.models.sklearn_models import load_skops
 
         bundle = verify_bundle(path)
+        try:
+            task = get_task(str(bundle.manifest.get("task", "")))
+        except ConfigError as exc:
+            raise BundleError(f"bundle {path}: {exc}") from exc
         schema = InputSchema.model_validate(bundle.read_json(SCHEMA_FILE))
         architecture = str(bundle.manifest.get("architecture", ""))
         try:
@@ -71,8 +71,7 @@ class Predictor:
             schema=schema,
             preprocessor=preprocessor,
             model=model,
-            task=str(bundle.manifest["task"]),
-            family=spec.family,
+            task=task,
         )
 
     def features(self, frame: pd.DataFrame, *, strict_categories: bool = False) -> np.ndarray:
@@ -84,28 +83,11 @@ class Predictor:
         self, frame: pd.DataFrame, *, strict_categories: bool = False
     ) -> pd.DataFrame:
         """Predictions for ``frame``: labels (+ one probability column per class) or values."""
-        import numpy as np
         import pandas as pd
 
         X = self.features(frame, strict_categories=strict_categories)
-        out = pd.DataFrame(index=frame.index)
-        if self.task == "tabular-classification":
-            proba = np.asarray(self.model.predict_proba(X))
-            classes = np.asarray(self.schema.classes, dtype=object)
-            out[PREDICTION_COLUMN] = classes[np.argmax(proba, axis=1)]
-            for index, label in enumerate(self.schema.classes):
-                out[f"{PROBA_PREFIX}{label}"] = proba[:, index]
-        elif self.task == "anomaly-detection":
-            scores = -np.asarray(self.model.score_samples(X))
-            flagged = np.asarray(self.model.predict(X))
-            if self.family == "sklearn":
-                # sklearn's outlier detectors answer -1 (anomaly) / 1 (normal); trainwell 1 / 0
-                flagged = (flagged == SKLEARN_OUTLIER).astype(int)
-            out[PREDICTION_COLUMN] = flagged.astype(int)
-            out[SCORE_COLUMN] = scores
-        else:
-            out[PREDICTION_COLUMN] = np.asarray(self.model.predict(X), dtype=float)
-        return out
+        columns = self.task.objective.outputs(self.model, X, tuple(self.schema.classes))
+        return pd.DataFrame(columns, index=frame.index)
 
     def predict_file(
         self,

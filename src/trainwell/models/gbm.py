@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from trainwell.errors import BundleError
+from trainwell.models.fitting import FitInputs, Progress, fit_estimator
 
 XGBOOST_FILE = "model.ubj"
 LIGHTGBM_FILE = "model.lgb.txt"
@@ -21,33 +22,69 @@ META_FILE = "model_meta.json"
 BINARY_CLASS_COUNT = 2
 
 
-def _is_classification(task: str) -> bool:
-    return task == "tabular-classification"
+def _is_classification(objective: str) -> bool:
+    return objective == "classification"
 
 
-def build_xgboost(task: str, seed: int, params: dict[str, Any]) -> Any:
+def build_xgboost(objective: str, seed: int, params: dict[str, Any]) -> Any:
     """XGBoost with the histogram tree method."""
     from xgboost import XGBClassifier, XGBRegressor
 
-    cls = XGBClassifier if _is_classification(task) else XGBRegressor
+    cls = XGBClassifier if _is_classification(objective) else XGBRegressor
     return cls(**{"random_state": seed, "tree_method": "hist", **params})
 
 
-def build_lightgbm(task: str, seed: int, params: dict[str, Any]) -> Any:
+def build_lightgbm(objective: str, seed: int, params: dict[str, Any]) -> Any:
     """LightGBM, quiet."""
     from lightgbm import LGBMClassifier, LGBMRegressor
 
-    cls = LGBMClassifier if _is_classification(task) else LGBMRegressor
+    cls = LGBMClassifier if _is_classification(objective) else LGBMRegressor
     return cls(**{"random_state": seed, "verbose": -1, **params})
 
 
-def build_catboost(task: str, seed: int, params: dict[str, Any]) -> Any:
+def build_catboost(objective: str, seed: int, params: dict[str, Any]) -> Any:
     """CatBoost, quiet, writing no training files into the working directory."""
     from catboost import CatBoostClassifier, CatBoostRegressor
 
-    cls = CatBoostClassifier if _is_classification(task) else CatBoostRegressor
+    cls = CatBoostClassifier if _is_classification(objective) else CatBoostRegressor
     defaults = {"random_seed": seed, "verbose": 0, "allow_writing_files": False}
     return cls(**{**defaults, **params})
+
+
+def fit_lightgbm(model: Any, data: FitInputs, progress: Progress | None = None) -> None:
+    """Fit; with ``progress``, score the partial booster every ``progress.every`` iterations."""
+    if progress is None:
+        fit_estimator(model, data)
+        return
+
+    def callback(env: Any) -> None:
+        done = env.iteration + 1
+        if done % progress.every == 0:
+            progress.report(done, np.asarray(env.model.predict(data.X_valid, num_iteration=done)))
+
+    model.fit(data.X_train, data.y_train, callbacks=[callback])
+
+
+def fit_xgboost(model: Any, data: FitInputs, progress: Progress | None = None) -> None:
+    """Fit; with ``progress``, score the partial booster every ``progress.every`` rounds."""
+    if progress is None:
+        fit_estimator(model, data)
+        return
+    import xgboost
+
+    valid = xgboost.DMatrix(data.X_valid)
+    every, report = progress.every, progress.report
+
+    class Pruning(xgboost.callback.TrainingCallback):
+        def after_iteration(self, booster: Any, epoch: int, evals_log: Any) -> bool:
+            done = epoch + 1
+            if done % every == 0:
+                raw = np.asarray(booster.predict(valid, iteration_range=(0, done)))
+                report(done, raw)
+            return False  # never stop here: the reporter raises to prune
+
+    model.set_params(callbacks=[Pruning()])
+    model.fit(data.X_train, data.y_train, verbose=False)
 
 
 def _write_meta(directory: Path, kind: str, is_classifier: bool) -> None:

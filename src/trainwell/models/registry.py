@@ -3,9 +3,12 @@
 To add an architecture, add one row to ``ARCHITECTURES``; ``tests/models/test_registry.py`` builds,
 fits, saves and reloads every row. No decorators, no import-time registration: grep finds users.
 
-Builders take ``(task, seed, params)`` and return an unfitted estimator with the scikit-learn
-verbs (``fit``/``predict``/``predict_proba``). Savers write safe formats only (skops, native GBM
-files, safetensors) and return the file names they wrote; loaders read them back.
+Builders take ``(objective, seed, params)``, where ``objective`` is the objective's name
+(``classification``, ``regression``, ``anomaly``: ``trainwell.evaluation.objectives``), and return
+an unfitted estimator with the scikit-learn verbs (``fit``/``predict``/``predict_proba``;
+detectors ``score_samples`` and ``predict`` with 1 = anomaly). ``fit`` is how the one fit path
+(``trainwell.training.fit``) fits it. Savers write safe formats only (skops, native GBM files,
+safetensors) and return the file names they wrote; loaders read them back.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from typing import Any, Literal
 
 from trainwell.errors import ModelError
 from trainwell.models import gbm, sklearn_models, torch_entries
+from trainwell.models.fitting import FitFn, fit_estimator, fit_in_stages, fit_with_eval_set
 
-Family = Literal["sklearn", "gbm", "torch"]
 Builder = Callable[[str, int, dict[str, Any]], Any]
 Saver = Callable[[Any, Path], list[str]]
 Loader = Callable[[Path], Any]
@@ -36,27 +39,37 @@ class ArchitectureSpec:
         name: what users write in ``model.architecture``.
         library: the library that implements it, as the playbook names it.
         tasks: task kinds it serves.
-        family: sklearn / gbm / torch (decides encoding and the training path).
+        modality: the kind of input it consumes (``trainwell.tasks.TaskSpec.modality``).
+        loop: trained by trainwell's Trainer (torch): takes the `training.*` loop settings,
+            callbacks and a checkpoint directory, and gets the Trainer's checks.
         extra: the pip extra that installs it (None: core install).
         requires: import names that must be importable for it to be available.
         encoding: how categorical columns are encoded for it.
         scale: whether numeric columns are standardised for it.
-        build, save, load: see the module docstring.
+        build, fit, save, load: see the module docstring.
+        threads_param: the estimator parameter that sets its thread count (tuning gives each
+            of n parallel trials cores / n).
+        fit_errors: library errors a bad hyperparameter raises at fit time, as
+            (module, class name), imported only when a fit fails.
         summary: one line for `advise` and `--help`.
     """
 
     name: str
     library: str
     tasks: frozenset[str]
-    family: Family
+    modality: str
+    loop: bool
     extra: str | None
     requires: tuple[str, ...]
     encoding: Literal["ordinal", "onehot"]
     scale: bool
     build: Builder
+    fit: FitFn
     save: Saver
     load: Loader
     summary: str
+    threads_param: str | None = None
+    fit_errors: tuple[tuple[str, str], ...] = ()
 
 
 ARCHITECTURES: dict[str, ArchitectureSpec] = {
@@ -64,12 +77,14 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         name="sklearn-hgb",
         library="scikit-learn",
         tasks=TABULAR,
-        family="sklearn",
+        modality="table",
+        loop=False,
         extra=None,
         requires=("sklearn",),
         encoding="ordinal",
         scale=False,
         build=sklearn_models.build_hgb,
+        fit=fit_in_stages("max_iter"),
         save=sklearn_models.save_sklearn_model,
         load=sklearn_models.load_sklearn_model,
         summary="HistGradientBoosting: fast histogram GBM; the default for tabular data",
@@ -78,26 +93,31 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         name="sklearn-rf",
         library="scikit-learn",
         tasks=TABULAR,
-        family="sklearn",
+        modality="table",
+        loop=False,
         extra=None,
         requires=("sklearn",),
         encoding="ordinal",
         scale=False,
         build=sklearn_models.build_random_forest,
+        fit=fit_in_stages("n_estimators"),
         save=sklearn_models.save_sklearn_model,
         load=sklearn_models.load_sklearn_model,
         summary="Random forest: robust, few knobs",
+        threads_param="n_jobs",
     ),
     "sklearn-linear": ArchitectureSpec(
         name="sklearn-linear",
         library="scikit-learn",
         tasks=TABULAR,
-        family="sklearn",
+        modality="table",
+        loop=False,
         extra=None,
         requires=("sklearn",),
         encoding="onehot",
         scale=True,
         build=sklearn_models.build_linear,
+        fit=fit_estimator,
         save=sklearn_models.save_sklearn_model,
         load=sklearn_models.load_sklearn_model,
         summary="Logistic regression / ridge: interpretable linear baseline",
@@ -106,68 +126,85 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         name="xgboost",
         library="XGBoost",
         tasks=TABULAR,
-        family="gbm",
+        modality="table",
+        loop=False,
         extra="tabular",
         requires=("xgboost",),
         encoding="ordinal",
         scale=False,
         build=gbm.build_xgboost,
+        fit=gbm.fit_xgboost,
         save=gbm.save_xgboost,
         load=gbm.load_xgboost,
         summary="XGBoost: the general-purpose GBM for large tabular data",
+        threads_param="n_jobs",
+        fit_errors=(("xgboost.core", "XGBoostError"),),
     ),
     "lightgbm": ArchitectureSpec(
         name="lightgbm",
         library="LightGBM",
         tasks=TABULAR,
-        family="gbm",
+        modality="table",
+        loop=False,
         extra="tabular",
         requires=("lightgbm",),
         encoding="ordinal",
         scale=False,
         build=gbm.build_lightgbm,
+        fit=gbm.fit_lightgbm,
         save=gbm.save_lightgbm,
         load=gbm.load_lightgbm,
         summary="LightGBM: leaf-wise GBM, fastest on large data",
+        threads_param="n_jobs",
+        fit_errors=(("lightgbm.basic", "LightGBMError"),),
     ),
     "catboost": ArchitectureSpec(
         name="catboost",
         library="CatBoost",
         tasks=TABULAR,
-        family="gbm",
+        modality="table",
+        loop=False,
         extra="tabular",
         requires=("catboost",),
         encoding="ordinal",
         scale=False,
         build=gbm.build_catboost,
+        fit=fit_estimator,
         save=gbm.save_catboost,
         load=gbm.load_catboost,
         summary="CatBoost: ordered boosting, strongest when categoricals dominate",
+        threads_param="thread_count",
+        fit_errors=(("catboost", "CatBoostError"),),
     ),
     "isolation-forest": ArchitectureSpec(
         name="isolation-forest",
         library="scikit-learn",
         tasks=ANOMALY,
-        family="sklearn",
+        modality="table",
+        loop=False,
         extra=None,
         requires=("sklearn",),
         encoding="ordinal",
         scale=False,
         build=sklearn_models.build_isolation_forest,
+        fit=fit_estimator,
         save=sklearn_models.save_sklearn_model,
-        load=sklearn_models.load_sklearn_model,
+        load=sklearn_models.load_outlier_detector,
         summary="IsolationForest: the simple anomaly detector",
+        threads_param="n_jobs",
     ),
     "mlp": ArchitectureSpec(
         name="mlp",
         library="PyTorch",
         tasks=TABULAR,
-        family="torch",
+        modality="table",
+        loop=True,
         extra=None,
         requires=("torch",),
         encoding="onehot",
         scale=True,
         build=torch_entries.build_mlp,
+        fit=fit_with_eval_set,
         save=torch_entries.save,
         load=torch_entries.load,
         summary="Tabular MLP (PyTorch) trained by trainwell's production loop",
@@ -176,12 +213,14 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         name="ft-transformer",
         library="PyTorch + rtdl",
         tasks=TABULAR,
-        family="torch",
+        modality="table",
+        loop=True,
         extra="tabular",
         requires=("torch", "rtdl_revisiting_models"),
         encoding="onehot",
         scale=True,
         build=torch_entries.build_ft_transformer,
+        fit=fit_with_eval_set,
         save=torch_entries.save,
         load=torch_entries.load,
         summary="FT-Transformer: attention over feature tokens, the deep tabular option",
@@ -190,12 +229,14 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         name="autoencoder",
         library="PyTorch",
         tasks=ANOMALY,
-        family="torch",
+        modality="table",
+        loop=True,
         extra=None,
         requires=("torch",),
         encoding="onehot",
         scale=True,
         build=torch_entries.build_autoencoder,
+        fit=fit_with_eval_set,
         save=torch_entries.save,
         load=torch_entries.load,
         summary="AutoEncoder: reconstruction error as the anomaly score (deep option)",

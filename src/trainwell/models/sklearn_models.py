@@ -17,41 +17,41 @@ FOREST_N_ESTIMATORS = 300
 ALL_CORES = -1
 
 
-def _is_classification(task: str) -> bool:
-    return task == "tabular-classification"
+def _is_classification(objective: str) -> bool:
+    return objective == "classification"
 
 
-def build_hgb(task: str, seed: int, params: dict[str, Any]) -> Any:
+def build_hgb(objective: str, seed: int, params: dict[str, Any]) -> Any:
     """HistGradientBoosting: scikit-learn's fast histogram GBM, the playbook's default."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     cls = (
         HistGradientBoostingClassifier
-        if _is_classification(task)
+        if _is_classification(objective)
         else (HistGradientBoostingRegressor)
     )
     return cls(**{"random_state": seed, **params})
 
 
-def build_random_forest(task: str, seed: int, params: dict[str, Any]) -> Any:
+def build_random_forest(objective: str, seed: int, params: dict[str, Any]) -> Any:
     """Random forest with all cores."""
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-    cls = RandomForestClassifier if _is_classification(task) else RandomForestRegressor
+    cls = RandomForestClassifier if _is_classification(objective) else RandomForestRegressor
     defaults = {"n_estimators": FOREST_N_ESTIMATORS, "n_jobs": ALL_CORES, "random_state": seed}
     return cls(**{**defaults, **params})
 
 
-def build_linear(task: str, seed: int, params: dict[str, Any]) -> Any:
+def build_linear(objective: str, seed: int, params: dict[str, Any]) -> Any:
     """Logistic regression (classification) or ridge (regression): the interpretable choice."""
     from sklearn.linear_model import LogisticRegression, Ridge
 
-    if _is_classification(task):
+    if _is_classification(objective):
         return LogisticRegression(**{"max_iter": LINEAR_MAX_ITER, "random_state": seed, **params})
     return Ridge(**{"random_state": seed, **params})
 
 
-def build_isolation_forest(task: str, seed: int, params: dict[str, Any]) -> Any:
+def build_isolation_forest(objective: str, seed: int, params: dict[str, Any]) -> Any:
     """IsolationForest: the simple anomaly-detection baseline."""
     from sklearn.ensemble import IsolationForest
 
@@ -102,6 +102,38 @@ def load_skops(path: Path) -> Any:
 def load_sklearn_model(directory: Path) -> Any:
     """Loader used by the registry for scikit-learn entries."""
     return load_skops(directory / SKOPS_FILE)
+
+
+class OutlierLabels:
+    """A fitted scikit-learn outlier detector answering with trainwell's labels.
+
+    scikit-learn's detectors predict -1 (anomaly) / 1 (normal); trainwell's, 1 / 0. The bundle
+    keeps the estimator itself; this view is what loading returns, so every reader agrees.
+    """
+
+    SKLEARN_OUTLIER = -1
+
+    def __init__(self, estimator: Any) -> None:
+        self.estimator = estimator
+
+    def predict(self, X: Any) -> Any:
+        """1 for an anomaly, 0 for a normal row."""
+        import numpy as np
+
+        return (np.asarray(self.estimator.predict(X)) == self.SKLEARN_OUTLIER).astype(np.int64)
+
+    def score_samples(self, X: Any) -> Any:
+        """scikit-learn's score (lower = more anomalous)."""
+        return self.estimator.score_samples(X)
+
+    def decision_function(self, X: Any) -> Any:
+        """scikit-learn's decision function (negative = anomaly)."""
+        return self.estimator.decision_function(X)
+
+
+def load_outlier_detector(directory: Path) -> OutlierLabels:
+    """Loader used by the registry for scikit-learn outlier detectors."""
+    return OutlierLabels(load_skops(directory / SKOPS_FILE))
 
 
 def save_sklearn_model(model: Any, directory: Path) -> list[str]:

@@ -25,27 +25,25 @@ from trainwell import __version__
 from trainwell.config.loader import config_hash, flatten_config
 from trainwell.config.schema import ExperimentConfig
 from trainwell.errors import CheckFailedError, ConfigError, DataError, ModelError
+from trainwell.tasks import get_task
 from trainwell.utils.logging import get_logger
 
 if TYPE_CHECKING:
     import numpy as np
-    import pandas as pd
 
+    from trainwell.data.modality import Features, Modality, PreparedData
     from trainwell.data.profile import DataProfile
-    from trainwell.data.schema import InputSchema
-    from trainwell.data.splitting import Splits
     from trainwell.evaluation.checks import CheckReport, CheckResult
+    from trainwell.evaluation.checks.torch_checks import TorchCheckInput
+    from trainwell.evaluation.objectives import Objective
     from trainwell.models.registry import ArchitectureSpec
     from trainwell.tracking import NullTracker, RunTracker
 
 logger = get_logger(__name__)
 
-MIN_CLASSES = 2
 SLUG_MAX_LENGTH = 40
 RUN_SUFFIX_LENGTH = 6
-ANOMALY_LABEL = 1
 SPLIT_NAMES = ("train", "valid", "test")
-UNSEEN_LABEL = -1
 # set by `trainwell train` before it launches DDP workers (see cli._train_distributed)
 DDP_RUN_ID = "TRAINWELL_RUN_ID"
 TORCH_ONLY_CHECKS = (
@@ -94,187 +92,53 @@ class TrainResult:
     checks: CheckReport
 
 
-@dataclass(frozen=True)
-class PreparedData:
-    """Splits with the target separated, and what describes them."""
-
-    splits: Splits
-    target: str | None
-    task: str
-    profile: DataProfile
-    fingerprint: str
-    dataset: str
-    size_bytes: int | None
-    target_missing_rows: int = 0
-
-
 def _slug(text: str) -> str:
     slug = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()
     return slug[:SLUG_MAX_LENGTH] or "data"
 
 
-def _dataset_name(config: ExperimentConfig) -> str:
-    source = config.data.path or config.data.train_path or "data"
-    if source.startswith("sklearn:"):
-        return source
-    return Path(source).name
+def _modality(config: ExperimentConfig) -> Modality:
+    from trainwell.tasks import DEFAULT_MODALITY
 
-
-def _resolve_target(config: ExperimentConfig) -> str | None:
-    from trainwell.data.loading import BUNDLED_TARGET, is_bundled
-
-    if config.data.target is not None:
-        return config.data.target
-    source = config.data.path or config.data.train_path or ""
-    if is_bundled(source):
-        return BUNDLED_TARGET
-    if config.task.kind == "anomaly-detection":
-        return None
-    raise ConfigError("`data.target` is required: name the column to predict (data.target=...)")
-
-
-def _drop_missing_target(
-    frame: pd.DataFrame, target: str | None, where: str, dropped: list[int]
-) -> pd.DataFrame:
-    """Rows without a target cannot be learned from; drop them and count them in ``dropped``."""
-    if target is None or target not in frame.columns:
-        return frame
-    missing = int(frame[target].isna().sum())
-    if missing == len(frame):
-        raise DataError(f"target column {target!r} has no values in the {where} data")
-    if missing:
-        logger.warning("rows_without_target_dropped", rows=missing, split=where)
-        dropped.append(missing)
-        return frame[frame[target].notna()]
-    return frame
+    kind = config.task.kind
+    return DEFAULT_MODALITY if kind is None else get_task(kind).modality
 
 
 def prepare_data(config: ExperimentConfig, *, include_test: bool = True) -> PreparedData:
-    """Load, profile and split the data the config names.
+    """Load, profile and split the data the config names (its task's modality does the work).
 
     Args:
         include_test: False for tuning: a pre-split test file is never opened, and a test split
             carved from the data is held out exactly as in `train` and then emptied, so no
             trial can see a test row.
     """
-    import pandas as pd
+    from trainwell.data.modality import PreparedData
 
-    from trainwell.data.loading import fingerprint_frame, load_table, source_size_bytes
-    from trainwell.data.profile import profile_frame
-    from trainwell.data.splitting import Splits, split_frame
-
-    data = config.data
-    target = _resolve_target(config)
-    dropped: list[int] = []
-    if data.path is not None:
-        frame = _drop_missing_target(load_table(data.path), target, "input", dropped)
-        profile = profile_frame(frame, target)
-        size_bytes = source_size_bytes(data.path)
-    else:
-        assert data.train_path is not None  # guaranteed by DataConfig's validator
-        train = _drop_missing_target(load_table(data.train_path), target, "training", dropped)
-        parts = {"train": train}
-        for name, path in (("valid", data.valid_path), ("test", data.test_path)):
-            if name == "test" and path is not None and not include_test:
-                parts[name] = train.iloc[0:0]
-                continue
-            if path is not None:
-                part = _drop_missing_target(load_table(path), target, name, dropped)
-                if list(part.columns) != list(train.columns):
-                    raise DataError(
-                        f"the {name} file's columns differ from the training file's: {path}"
-                    )
-                parts[name] = part
-        frame = pd.concat(parts.values(), keys=list(parts), names=["split", None])
-        profile = profile_frame(frame.reset_index(drop=True), target)
-        size_bytes = sum(
-            source_size_bytes(p) or 0
-            for p in (data.train_path, data.valid_path, data.test_path)
-            if p
-        )
-    task = _resolve_task(config, profile)
-    stratify = target if task != "tabular-regression" else None
-    if data.path is not None:
-        splits = split_frame(
-            frame,
-            valid_size=data.valid_size,
-            test_size=data.test_size,
-            seed=config.training.seed,
-            stratify_on=stratify,
-            group_column=data.group_column,
-            time_column=data.time_column,
-        )
-    else:
-        splits = _complete_presplit(parts, config, stratify)
-    if not include_test:
-        splits = Splits(splits.train, splits.valid, splits.test.iloc[0:0], splits.strategy)
-    fingerprint = fingerprint_frame(frame.reset_index(drop=True))
+    modality = _modality(config)
+    kind = config.task.kind
+    # anomaly detection learns without labels (when present, they only score it)
+    target_optional = kind is not None and not get_task(kind).objective.supervised
+    loaded = modality.load(config, target_optional, include_test)
+    task = _resolve_task(config, loaded.profile)
+    splits = modality.split(loaded, config, get_task(task).objective.labels, include_test)
     return PreparedData(
         splits=splits,
-        target=target,
+        target=loaded.target,
         task=task,
-        profile=profile,
-        fingerprint=fingerprint,
-        dataset=_dataset_name(config),
-        size_bytes=size_bytes,
-        target_missing_rows=sum(dropped),
+        profile=loaded.profile,
+        fingerprint=loaded.fingerprint,
+        dataset=loaded.dataset,
+        size_bytes=loaded.size_bytes,
+        target_missing_rows=loaded.target_missing_rows,
     )
-
-
-def _complete_presplit(
-    parts: dict[str, pd.DataFrame], config: ExperimentConfig, stratify: str | None
-) -> Splits:
-    """Use the given files; hold a missing validation or test split out of training."""
-    from trainwell.data.splitting import Splits, split_off
-
-    train = parts["train"]
-    strategy = "files"
-    held: dict[str, pd.DataFrame] = {}
-    for name, size in (("test", config.data.test_size), ("valid", config.data.valid_size)):
-        if name in parts:
-            held[name] = parts[name]
-            continue
-        train, held[name], how = split_off(
-            train,
-            size,
-            config.training.seed,
-            stratify,
-            config.data.group_column,
-            config.data.time_column,
-        )
-        strategy = f"files+{how}"
-    return Splits(train=train, valid=held["valid"], test=held["test"], strategy=strategy)
 
 
 def _resolve_task(config: ExperimentConfig, profile: DataProfile) -> str:
     task = config.task.kind or profile.inferred_task
     if task is None:
         raise ConfigError("cannot infer the task: set `task.kind` or `data.target`")
-    target = profile.target
-    if (
-        task == "tabular-classification"
-        and profile.n_classes is not None
-        and profile.n_classes < MIN_CLASSES
-    ):
-        only = next(iter(profile.class_counts), "?")
-        raise DataError(f"target column {target!r} has a single class ({only!r}): nothing to learn")
-    if task == "tabular-regression" and profile.target_kind != "continuous":
-        kind = profile.target_kind
-        if kind is not None and not _numeric_target(profile):
-            raise DataError(
-                f"target column {target!r} is not numeric, so it cannot be a regression target "
-                "(use task.kind=tabular-classification for labels)"
-            )
+    get_task(task).objective.check_target(profile)
     return task
-
-
-def _numeric_target(profile: DataProfile) -> bool:
-    labels = list(profile.class_counts)
-    try:
-        [float(v) for v in labels]
-    except ValueError:
-        return False
-    return True
 
 
 def choose_architecture(
@@ -318,12 +182,17 @@ def choose_architecture(
         for c in advice.alternatives
     )
     train = prepared.splits.train
-    if prepared.target is not None and selection.applies(task, len(train), advice.primary.library):
+    row = get_task(task)
+    if (
+        prepared.target is not None
+        and row.small_data_selection
+        and selection.applies(row.objective.name, len(train), advice.primary.library)
+    ):
         split_columns = tuple(c for c in (config.data.group_column, config.data.time_column) if c)
         chosen = selection.select_small_data(
             train,
             prepared.target,
-            task,
+            row.objective.name,
             (*config.data.drop_columns, *split_columns),
             config.training.seed,
         )
@@ -346,63 +215,6 @@ def choose_architecture(
     )
 
 
-def _encode_labels(splits: Splits, target: str) -> tuple[tuple[str, ...], dict[str, Any]]:
-    """Classes seen in training (sorted) and the encoded y of each split.
-
-    A label never seen in training is encoded as -1: the checklist reports it
-    (sanity.unseen_values) and `train` refuses to evaluate on it.
-    """
-    import numpy as np
-
-    train_labels = splits.train[target]
-    classes = sorted(train_labels.unique().tolist(), key=lambda v: (str(type(v)), v))
-    index = {value: position for position, value in enumerate(classes)}
-    encoded: dict[str, Any] = {}
-    for name in ("train", "valid", "test"):
-        labels = getattr(splits, name)[target]
-        encoded[name] = labels.map(index).fillna(UNSEEN_LABEL).to_numpy(dtype=np.int64)
-    return tuple(str(c) for c in classes), encoded
-
-
-def _targets(prepared: PreparedData) -> tuple[tuple[str, ...], dict[str, Any]]:
-    import numpy as np
-
-    splits, target = prepared.splits, prepared.target
-    if prepared.task == "tabular-classification":
-        assert target is not None
-        return _encode_labels(splits, target)
-    encoded: dict[str, Any] = {}
-    for name in ("train", "valid", "test"):
-        part = getattr(splits, name)
-        if target is None:
-            encoded[name] = None
-        elif prepared.task == "anomaly-detection":
-            encoded[name] = (part[target].to_numpy() == ANOMALY_LABEL).astype(np.int64)
-        else:
-            encoded[name] = part[target].to_numpy(dtype=np.float64)
-    return (), encoded
-
-
-def _evaluate(task: str, model: Any, X: np.ndarray, y: Any, n_classes: int) -> dict[str, Any]:
-    import numpy as np
-
-    from trainwell.evaluation.metrics import (
-        anomaly_metrics,
-        classification_metrics,
-        regression_metrics,
-    )
-
-    if task == "tabular-classification":
-        return classification_metrics(y, np.asarray(model.predict_proba(X)), n_classes)
-    if task == "anomaly-detection":
-        if hasattr(model, "score_samples"):
-            scores = -np.asarray(model.score_samples(X))
-        else:
-            scores = np.asarray(model.predict_proba(X))[:, -1]
-        return anomaly_metrics(y, scores)
-    return regression_metrics(y, np.asarray(model.predict(X)))
-
-
 def fit_model(
     setup: RunSetup, callbacks: list[Any] | None = None, checkpoint_dir: Path | None = None
 ) -> Any:
@@ -416,35 +228,16 @@ def fit_model(
         callbacks: Trainer callbacks (tracking, pruning) for torch models; estimators take none.
         checkpoint_dir: where a torch model's checkpoints go.
     """
-    config, spec, task = setup.config, setup.spec, setup.prepared.task
-    X, y = setup.features.X, setup.features.y
-    params = dict(config.model.params)
-    if spec.family == "torch":
-        from trainwell.models.torch_tabular import training_kwargs
+    from trainwell.training import fit
 
-        loop = training_kwargs(config.training)
-        if checkpoint_dir is None:
-            loop.update(resume=None, checkpoint_every_steps=None)
-        params = {
-            **loop,
-            "checkpoint_dir": None if checkpoint_dir is None else str(checkpoint_dir),
-            "callbacks": list(callbacks or []),
-            **params,
-        }
-    model = spec.build(task, config.training.seed, params)
-    started = time.perf_counter()
-    try:
-        if spec.family == "torch":
-            eval_set = X["valid"] if task == "anomaly-detection" else (X["valid"], y["valid"])
-            model.fit(X["train"], y["train"], eval_set=eval_set)
-        elif task == "anomaly-detection":
-            model.fit(X["train"])
-        else:
-            model.fit(X["train"], y["train"])
-    except (ValueError, TypeError) as exc:
-        raise ModelError(f"{spec.name} failed to fit: {exc}") from exc
-    logger.info("model_fitted", architecture=spec.name, seconds=time.perf_counter() - started)
-    return model
+    model = fit.build_model(
+        setup.spec,
+        setup.objective,
+        setup.config,
+        callbacks=callbacks or (),
+        checkpoint_dir=checkpoint_dir,
+    )
+    return fit.fit_model(setup.spec, model, setup.objective, setup.features.X, setup.features.y)
 
 
 def checkpoint_dir_for(config: ExperimentConfig, dataset: str, architecture: str) -> Path:
@@ -476,8 +269,8 @@ def checkpoint_dir_for(config: ExperimentConfig, dataset: str, architecture: str
 def evaluate(setup: RunSetup, model: Any, split: str) -> dict[str, Any]:
     """The task's metrics for ``model`` on one split ("valid" or "test")."""
     features = setup.features
-    return _evaluate(
-        setup.prepared.task, model, features.X[split], features.y[split], len(features.classes)
+    return setup.objective.evaluate(
+        model, features.X[split], features.y[split], len(features.classes)
     )
 
 
@@ -493,17 +286,6 @@ def _bundle_name(config: ExperimentConfig, dataset: str, architecture: str) -> s
 
 
 @dataclass(frozen=True)
-class Features:
-    """The schema and fitted preprocessing, and every split turned into model inputs."""
-
-    schema: InputSchema
-    preprocessor: Any
-    X: dict[str, np.ndarray]
-    y: dict[str, Any]
-    classes: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class RunSetup:
     """Everything decided before a model is fitted: what `check` inspects and `train` uses."""
 
@@ -515,36 +297,22 @@ class RunSetup:
     decision: Decision
     features: Features
 
+    @property
+    def objective(self) -> Objective:
+        """What this run learns (from the task table)."""
+        return get_task(self.prepared.task).objective
+
 
 def build_features(
     config: ExperimentConfig, prepared: PreparedData, spec: ArchitectureSpec
 ) -> Features:
-    """Fit the preprocessing on the training split only and transform every split."""
-    import numpy as np
-
-    from trainwell.data.preprocessing import (
-        build_preprocessor,
-        build_schema,
-        prepare_frame,
-        transform,
-    )
-
+    """Encode the targets, fit the preprocessing on the training split only, transform all."""
+    row = get_task(prepared.task)
     splits = prepared.splits
-    split_columns = tuple(c for c in (config.data.group_column, config.data.time_column) if c)
-    schema = build_schema(
-        splits.train, prepared.target, (*config.data.drop_columns, *split_columns)
+    targets = row.objective.targets(
+        {name: getattr(splits, name) for name in SPLIT_NAMES}, prepared.target
     )
-    classes, y = _targets(prepared)
-    schema = schema.model_copy(update={"classes": classes})
-    preprocessor = build_preprocessor(schema, spec.encoding, spec.scale)
-    preprocessor.fit(prepare_frame(splits.train, schema))
-    X = {
-        name: transform(preprocessor, part, schema)
-        if len(part := getattr(splits, name))
-        else np.empty((0, len(preprocessor.get_feature_names_out())))
-        for name in SPLIT_NAMES
-    }
-    return Features(schema=schema, preprocessor=preprocessor, X=X, y=y, classes=classes)
+    return row.modality.fit_inputs(config, prepared, spec, targets)
 
 
 def set_up_run(config: ExperimentConfig, *, include_test: bool = True) -> RunSetup:
@@ -565,50 +333,18 @@ def run_checklist(setup: RunSetup, tracker: NullTracker | RunTracker | None) -> 
     """The pre-training checklist for this run, with the config's downgrades applied."""
     from trainwell.evaluation.checks import CheckReport
     from trainwell.evaluation.checks import run_checks as rc
-    from trainwell.evaluation.checks.data_checks import DataCheckInput, run_data_checks
 
-    config, prepared, features = setup.config, setup.prepared, setup.features
-    schema = features.schema
-    splits = prepared.splits
+    config, features = setup.config, setup.features
+    modality = get_task(setup.prepared.task).modality
     results = [setup.seeds]
-    results += run_data_checks(
-        DataCheckInput(
-            train=splits.train,
-            valid=splits.valid,
-            test=splits.test,
-            target=prepared.target,
-            task=prepared.task,
-            feature_columns=tuple(schema.feature_names),
-            categorical_columns=tuple(c.name for c in schema.columns if c.kind == "categorical"),
-            group_column=config.data.group_column,
-            time_column=config.data.time_column,
-            thresholds=config.checks,
-            seed=config.training.seed,
-            target_missing_rows=prepared.target_missing_rows,
-        )
-    )
-    results.append(
-        rc.check_one_batch_shapes(
-            prepared.task,
-            features.X["train"],
-            features.y["train"],
-            schema,
-            features.X["train"].shape[1],
-            len(features.classes),
-        )
-    )
-    results.append(
-        rc.check_preprocessing_parity(
-            features.preprocessor, schema, splits.train, features.X["train"]
-        )
-    )
-    if setup.spec.family == "torch" and _distributed():
+    results += modality.checks(config, setup.prepared, features, setup.objective)
+    if setup.spec.loop and _distributed():
         for check_id, what in (*TORCH_ONLY_CHECKS, ("memory", "the measured memory check")):
             results.append(rc.skipped_under_ddp(check_id, what))
-    elif setup.spec.family == "torch":
+    elif setup.spec.loop:
         from trainwell.evaluation.checks.torch_checks import run_torch_checks
 
-        results += run_torch_checks(setup)
+        results += run_torch_checks(torch_check_input(setup))
     else:
         results.append(rc.check_estimator_memory(features.X["train"]))
         for check_id, what in TORCH_ONLY_CHECKS:
@@ -616,6 +352,30 @@ def run_checklist(setup: RunSetup, tracker: NullTracker | RunTracker | None) -> 
     results.append(rc.check_hyperparameters_tracked(tracker, flatten_config(config)))
     report = CheckReport(checks=tuple(results))
     return report.apply_downgrades(dict(config.checks.downgrade))
+
+
+def torch_check_input(setup: RunSetup) -> TorchCheckInput:
+    """What the torch checks need: a factory for short probe fits and the model inputs."""
+    from trainwell.evaluation.checks.torch_checks import TorchCheckInput
+    from trainwell.training import fit
+
+    config, spec, objective = setup.config, setup.spec, setup.objective
+    X, y = setup.features.X, setup.features.y
+    quiet = {"resume": None, "progress_bar": False, "early_stopping_patience": None, "devices": 1}
+
+    def build(**overrides: Any) -> Any:
+        return fit.build_model(spec, objective, config, overrides={**quiet, **overrides})
+
+    return TorchCheckInput(
+        build=build,
+        X_train=X["train"],
+        y_train=y["train"] if objective.supervised else None,
+        X_valid=X["valid"],
+        y_valid=y["valid"] if objective.supervised else None,
+        batch_size=config.training.batch_size,
+        device=config.training.device,
+        scheduler=config.training.scheduler,
+    )
 
 
 def _distributed() -> bool:
@@ -654,10 +414,8 @@ def run_training(config: ExperimentConfig) -> TrainResult:
     Raises:
         TrainwellError: any subclass, with a message that names the problem.
     """
-    from trainwell.evaluation.baselines import baseline_name, build_baseline
-    from trainwell.evaluation.metrics import PRIMARY_METRIC, lift
+    from trainwell.evaluation.metrics import lift
     from trainwell.inference import bundle as bundle_io
-    from trainwell.models.sklearn_models import save_skops
     from trainwell.tracking import open_tracker
     from trainwell.utils.environment import capture_environment
 
@@ -665,13 +423,8 @@ def run_training(config: ExperimentConfig) -> TrainResult:
     # 1-4. seeds, data, architecture, preprocessing fitted on train only
     setup = set_up_run(config)
     prepared, spec, decision, features = setup.prepared, setup.spec, setup.decision, setup.features
-    task, splits, schema, X, y = (
-        prepared.task,
-        prepared.splits,
-        features.schema,
-        features.X,
-        (features.y),
-    )
+    task, splits, X, y = prepared.task, prepared.splits, features.X, features.y
+    objective = setup.objective
     tracker = open_tracker(
         config.tracking.enabled,
         config.tracking.uri,
@@ -702,12 +455,12 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         model = _fit_tracked(setup, tracker)
         # 7. evaluate beside the baseline
         n_classes = len(features.classes)
-        baseline = build_baseline(task, config.training.seed)
+        baseline = objective.baseline(config.training.seed)
         baseline.fit(X["train"], y["train"] if y["train"] is not None else _zeros(len(X["train"])))
         metrics: dict[str, Any] = {
             "valid": evaluate(setup, model, "valid"),
             "test": evaluate(setup, model, "test"),
-            "baseline_test": _evaluate_baseline(task, baseline, X["test"], y["test"], n_classes),
+            "baseline_test": objective.evaluate_baseline(baseline, X["test"], y["test"], n_classes),
         }
         metrics["lift_test"] = lift(metrics["test"], metrics["baseline_test"])
         for split in ("valid", "test", "baseline_test"):
@@ -721,8 +474,7 @@ def run_training(config: ExperimentConfig) -> TrainResult:
             (directory / bundle_io.CONFIG_FILE).write_text(
                 yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
             )
-            bundle_io.write_json(directory / bundle_io.SCHEMA_FILE, schema.model_dump(mode="json"))
-            save_skops(features.preprocessor, directory, bundle_io.PREPROCESSING_FILE)
+            get_task(task).modality.save_inputs(features, directory)
             model_dir = directory / bundle_io.MODEL_DIR
             model_dir.mkdir()
             spec.save(model, model_dir)
@@ -757,8 +509,8 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         task=task,
         decision=decision,
         metrics=metrics,
-        baseline_name=baseline_name(task),
-        primary_metric=PRIMARY_METRIC[task],
+        baseline_name=objective.baseline_name,
+        primary_metric=objective.primary,
         bundle_path=bundle_path,
         run_id=tracker.run_id,
         tracking_uri=getattr(tracker, "uri", None),
@@ -772,7 +524,7 @@ def run_training(config: ExperimentConfig) -> TrainResult:
 
 def _fit_tracked(setup: RunSetup, tracker: NullTracker | RunTracker) -> Any:
     """Fit, with per-step/epoch metrics to the tracker and checkpoints for torch models."""
-    if setup.spec.family != "torch":
+    if not setup.spec.loop:
         return fit_model(setup)
     from trainwell.training.callbacks import MetricsLogger
 
@@ -785,14 +537,9 @@ def _refuse_unseen_labels(setup: RunSetup) -> None:
     """Labels never seen in training cannot be predicted or scored."""
     y = setup.features.y
     for name in ("valid", "test"):
-        labels = y.get(name)
-        if labels is not None and setup.prepared.task == "tabular-classification":
-            unseen = int((labels == UNSEEN_LABEL).sum())
-            if unseen:
-                raise DataError(
-                    f"{unseen} {name} row(s) have labels never seen in training "
-                    "(stratify the split, or drop those classes)"
-                )
+        problem = setup.objective.unseen_problem(name, y.get(name))
+        if problem is not None:
+            raise DataError(problem)
 
 
 def _check_summary(report: CheckReport) -> dict[str, Any]:
@@ -829,16 +576,3 @@ def _zeros(n: int) -> np.ndarray:
     import numpy as np
 
     return np.zeros(n, dtype=np.int64)
-
-
-def _evaluate_baseline(
-    task: str, baseline: Any, X: np.ndarray, y: Any, n_classes: int
-) -> dict[str, Any]:
-    import numpy as np
-
-    from trainwell.evaluation.metrics import anomaly_metrics
-
-    if task == "anomaly-detection":
-        # a constant score ranks nothing: ROC-AUC 0.5 and average precision = prevalence
-        return anomaly_metrics(y, np.zeros(len(X)))
-    return _evaluate(task, baseline, X, y, n_classes)

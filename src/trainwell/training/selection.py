@@ -30,9 +30,10 @@ CANDIDATES = ("sklearn-linear", "sklearn-hgb", "sklearn-rf")
 # The forest is scored with fewer trees than it trains with: the ranking is stable from ~100
 # trees and the cross-validation stays cheap.
 CANDIDATE_PARAMS: dict[str, dict[str, Any]] = {"sklearn-rf": {"n_estimators": 100}}
-SCORING = {
-    "tabular-classification": "balanced_accuracy",
-    "tabular-regression": "neg_root_mean_squared_error",
+# Objective name -> (scikit-learn scorer, the name shown in the reason).
+SCORING: dict[str, tuple[str, str]] = {
+    "classification": ("balanced_accuracy", "balanced accuracy"),
+    "regression": ("neg_root_mean_squared_error", "RMSE"),
 }
 
 
@@ -54,13 +55,19 @@ class Selection:
         )
 
 
-def applies(task: str, train_rows: int, advised_library: str) -> bool:
-    """Selection runs for small tabular data when the advisor's primary is scikit-learn."""
-    return task in SCORING and train_rows < SMALL_DATA_ROWS and advised_library == "scikit-learn"
+def applies(objective: str, train_rows: int, advised_library: str) -> bool:
+    """Selection runs for small data when the advisor's primary is scikit-learn.
+
+    Args:
+        objective: the objective's name (``classification``, ``regression``, ...).
+    """
+    return (
+        objective in SCORING and train_rows < SMALL_DATA_ROWS and advised_library == "scikit-learn"
+    )
 
 
 def select_small_data(
-    train: pd.DataFrame, target: str, task: str, drop_columns: tuple[str, ...], seed: int
+    train: pd.DataFrame, target: str, objective: str, drop_columns: tuple[str, ...], seed: int
 ) -> Selection:
     """Cross-validate the candidates on ``train`` (preprocessing refitted inside each fold)."""
     import numpy as np
@@ -72,8 +79,9 @@ def select_small_data(
 
     schema = build_schema(train, target, drop_columns)
     X = prepare_frame(train, schema)
-    y: Any = train[target].astype(str) if task == "tabular-classification" else train[target]
-    classification = task == "tabular-classification"
+    classification = objective == "classification"
+    y: Any = train[target].astype(str) if classification else train[target]
+    scorer, scoring = SCORING[objective]
     min_class = int(y.value_counts().min()) if classification else 0
     folds = (
         StratifiedKFold(CV_FOLDS, shuffle=True, random_state=seed)
@@ -86,14 +94,13 @@ def select_small_data(
         pipeline = Pipeline(
             [
                 ("preprocess", build_preprocessor(schema, spec.encoding, spec.scale)),
-                ("model", spec.build(task, seed, dict(CANDIDATE_PARAMS.get(name, {})))),
+                ("model", spec.build(objective, seed, dict(CANDIDATE_PARAMS.get(name, {})))),
             ]
         )
-        result = cross_val_score(pipeline, X, y, cv=folds, scoring=SCORING[task])
+        result = cross_val_score(pipeline, X, y, cv=folds, scoring=scorer)
         scores[name] = float(np.mean(result))
     best = max(scores.values())
     chosen = next(name for name in CANDIDATES if scores[name] >= best - TIE_MARGIN)
     logger.info("small_data_selection", scores=scores, chosen=chosen)
     shown = {k: abs(v) for k, v in scores.items()}
-    scoring = "RMSE" if task == "tabular-regression" else "balanced accuracy"
     return Selection(architecture=chosen, scores=shown, scoring=scoring)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -43,103 +43,22 @@ from trainwell.training import checkpoint as ckpt
 from trainwell.training import distributed
 from trainwell.training.callbacks import Callback, EarlyStopping
 from trainwell.training.data import ResumableSampler, build_loader, clamp_batch_size
+from trainwell.training.settings import TrainerSettings
 from trainwell.utils.device import memory_mib
 from trainwell.utils.logging import get_logger
 
 logger = get_logger(__name__)
 
-OptimizerName = Literal["adamw", "adam", "sgd"]
-SchedulerName = Literal["none", "cosine", "linear", "step"]
-Precision = Literal["fp32", "bf16", "fp16"]
 LossFn = Callable[[Tensor, Tensor], Tensor]
 MetricsFn = Callable[[Tensor, Tensor], Mapping[str, float]]
-
-OPTIMIZERS: tuple[str, ...] = ("adamw", "adam", "sgd")
-SCHEDULERS: tuple[str, ...] = ("none", "cosine", "linear", "step")
-PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 SGD_MOMENTUM = 0.9
 # The `step` schedule multiplies the LR by STEP_GAMMA at each fraction of the post-warmup steps.
 STEP_GAMMA = 0.1
 STEP_MILESTONES = (0.5, 0.75)
 # Cosine annealing: lr factor = 0.5 * (1 + cos(pi * progress)), from 1 down to 0.
 COSINE_MIDPOINT = 0.5
-DEFAULT_EPOCHS = 20
-DEFAULT_BATCH_SIZE = 256
-DEFAULT_LEARNING_RATE = 1e-3
-DEFAULT_GRAD_CLIP = 1.0
-DEFAULT_LOG_EVERY_STEPS = 50
-DEFAULT_KEEP_CHECKPOINTS = 2
 NO_METRICS: Mapping[str, float] = MappingProxyType({})
 MIN_SECONDS = 1e-9  # guards throughput divisions against a zero-length timing window
-
-
-@dataclass(frozen=True)
-class TrainerSettings:
-    """The loop's settings, as plain values (the estimators build this from their kwargs).
-
-    See ``docs/training.md`` for each one; the names match ``TrainingConfig``.
-    """
-
-    epochs: int = DEFAULT_EPOCHS
-    batch_size: int = DEFAULT_BATCH_SIZE
-    learning_rate: float = DEFAULT_LEARNING_RATE
-    weight_decay: float = 0.0
-    optimizer: OptimizerName = "adamw"
-    scheduler: SchedulerName = "none"
-    warmup_steps: int = 0
-    precision: Precision = "fp32"
-    grad_clip: float | None = DEFAULT_GRAD_CLIP
-    grad_accumulation: int = 1
-    compile: bool = False
-    gradient_checkpointing: bool = False
-    early_stopping_patience: int | None = None
-    monitor: str = "val/loss"
-    monitor_mode: Literal["min", "max"] = "min"
-    num_workers: int = 0
-    checkpoint_dir: str | None = None
-    checkpoint_every_steps: int | None = None
-    keep_checkpoints: int = DEFAULT_KEEP_CHECKPOINTS
-    resume: str | None = None
-    device: str = "auto"
-    seed: int = 0
-    log_every_steps: int = DEFAULT_LOG_EVERY_STEPS
-    progress_bar: bool | None = None
-
-    def __post_init__(self) -> None:
-        at_least_one = {
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "grad_accumulation": self.grad_accumulation,
-            "keep_checkpoints": self.keep_checkpoints,
-            "log_every_steps": self.log_every_steps,
-            "checkpoint_every_steps": self.checkpoint_every_steps or 1,
-            "early_stopping_patience": self.early_stopping_patience or 1,
-        }
-        for name, value in at_least_one.items():
-            if value < 1:
-                raise ValueError(f"The {name!r} parameter must be an int >= 1. Got {value}.")
-        choices = {
-            "optimizer": (self.optimizer, OPTIMIZERS),
-            "scheduler": (self.scheduler, SCHEDULERS),
-            "precision": (self.precision, PRECISIONS),
-            "monitor_mode": (self.monitor_mode, ("min", "max")),
-        }
-        for name, (choice, allowed) in choices.items():
-            if choice not in allowed:
-                raise ValueError(
-                    f"The {name!r} parameter must be one of {', '.join(allowed)}. Got {choice!r}."
-                )
-        if self.learning_rate <= 0 or self.weight_decay < 0 or self.warmup_steps < 0:
-            raise ValueError(
-                "learning_rate must be > 0, weight_decay >= 0 and warmup_steps >= 0. Got "
-                f"{self.learning_rate}, {self.weight_decay}, {self.warmup_steps}."
-            )
-        if self.grad_clip is not None and self.grad_clip <= 0:
-            raise ValueError(
-                f"The 'grad_clip' parameter must be > 0 or None. Got {self.grad_clip}."
-            )
-        if self.num_workers < 0:
-            raise ValueError(f"The 'num_workers' parameter must be >= 0. Got {self.num_workers}.")
 
 
 @dataclass

@@ -144,8 +144,14 @@ def check_model_params(
     ]
     if not names:
         return
-    estimator = spec.build(task, seed, {})
+    from trainwell.tasks import get_task
+
+    estimator = spec.build(get_task(task).objective.name, seed, {})
     accepted = estimator_parameters(estimator)
+    if spec.loop:  # torch builders also take the Trainer's settings as parameters
+        from trainwell.training.settings import TrainerSettings
+
+        accepted |= frozenset(TrainerSettings().as_params())
     for name in names:
         if name not in accepted:
             close = difflib.get_close_matches(name, sorted(accepted), n=CLOSE_MATCHES)

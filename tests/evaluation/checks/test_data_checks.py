@@ -12,6 +12,7 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 from trainwell.config.schema import ChecksConfig
 from trainwell.data.splitting import split_frame
 from trainwell.evaluation.checks import data_checks as dc
+from trainwell.tasks import get_task
 
 SEED = 0
 
@@ -30,7 +31,7 @@ def make_input(
         valid_size=0.15,
         test_size=0.15,
         seed=SEED,
-        stratify_on=target if task != "tabular-regression" else None,
+        stratify_on=target if get_task(task).objective.labels else None,
         group_column=group_column,
         time_column=time_column,
     )
@@ -40,7 +41,7 @@ def make_input(
         valid=splits.valid,
         test=splits.test,
         target=target,
-        task=task,
+        labels=get_task(task).objective.labels,
         feature_columns=features,
         categorical_columns=categorical,
         group_column=group_column,

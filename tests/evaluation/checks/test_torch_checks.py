@@ -13,7 +13,7 @@ from trainwell.training import pipeline
 from trainwell.training.trainer import Trainer
 
 
-def setup_for(**training: Any) -> pipeline.RunSetup:
+def setup_for(**training: Any) -> tc.TorchCheckInput:
     config = resolve_config(
         {
             "data": {"path": "sklearn:breast_cancer"},
@@ -22,15 +22,15 @@ def setup_for(**training: Any) -> pipeline.RunSetup:
             "tracking": {"enabled": False},
         }
     )
-    return pipeline.set_up_run(config)
+    return pipeline.torch_check_input(pipeline.set_up_run(config))
 
 
 @pytest.fixture(scope="module")
-def setup() -> pipeline.RunSetup:
+def setup() -> tc.TorchCheckInput:
     return setup_for()
 
 
-def test_all_torch_checks_pass_on_a_correct_loop(setup: pipeline.RunSetup) -> None:
+def test_all_torch_checks_pass_on_a_correct_loop(setup: tc.TorchCheckInput) -> None:
     results = {r.id: r for r in tc.run_torch_checks(setup)}
     assert {r.status for r in results.values()} == {"pass"}, results
     overfit = results["one_batch.overfit"].details
@@ -41,7 +41,7 @@ def test_all_torch_checks_pass_on_a_correct_loop(setup: pipeline.RunSetup) -> No
 
 
 def test_validation_that_forgets_eval_is_caught(
-    setup: pipeline.RunSetup, monkeypatch: pytest.MonkeyPatch
+    setup: tc.TorchCheckInput, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = Trainer.evaluate
 
@@ -67,7 +67,7 @@ def test_a_model_that_cannot_learn_fails_the_overfit_check() -> None:
     assert "cannot fit even one batch" in result.message
 
 
-def test_checkpoint_without_optimizer_state_is_caught(setup: pipeline.RunSetup) -> None:
+def test_checkpoint_without_optimizer_state_is_caught(setup: tc.TorchCheckInput) -> None:
     probe = tc.probe_fit(setup)
     assert probe.checkpoint is not None
     broken = {k: v for k, v in probe.checkpoint.items() if k != "optimizer"}

@@ -41,7 +41,7 @@ class DataCheckInput:
     valid: pd.DataFrame
     test: pd.DataFrame
     target: str | None
-    task: str
+    labels: bool  # the target is a set of labels (the objective's ``labels``), not values
     feature_columns: tuple[str, ...]
     categorical_columns: tuple[str, ...]
     group_column: str | None
@@ -197,14 +197,15 @@ def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
     return frame.sample(n=rows, random_state=seed) if len(frame) > rows else frame
 
 
-def _proxy_score(task: str, x: np.ndarray, y: np.ndarray, categorical: bool, seed: int) -> float:
+def _proxy_score(
+    classification: bool, x: np.ndarray, y: np.ndarray, categorical: bool, seed: int
+) -> float:
     """Out-of-fold score of a one-feature tree (a lookup table for categorical features)."""
     import numpy as np
     from sklearn.metrics import balanced_accuracy_score, r2_score
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-    classification = task != "tabular-regression"
     model: DecisionTreeClassifier | DecisionTreeRegressor
     if classification:
         model = DecisionTreeClassifier(
@@ -252,7 +253,7 @@ def check_target_proxy(data: DataCheckInput) -> CheckResult:
     rows = _sample(pd.concat([data.train, data.valid]), data.thresholds.sample_rows, data.seed)
     if len(rows) < MIN_ROWS_FOR_PROXY:
         return skipped(cid, f"fewer than {MIN_ROWS_FOR_PROXY} rows")
-    classification = data.task != "tabular-regression"
+    classification = data.labels
     y = (
         rows[data.target].astype(str).to_numpy()
         if classification
@@ -260,7 +261,7 @@ def check_target_proxy(data: DataCheckInput) -> CheckResult:
     )
     scores = {
         column: _proxy_score(
-            data.task,
+            classification,
             _encoded_feature(rows, column, column in data.categorical_columns),
             y,
             column in data.categorical_columns,
@@ -359,7 +360,7 @@ def check_target_missing(data: DataCheckInput) -> CheckResult:
 def check_class_imbalance(data: DataCheckInput) -> CheckResult:
     """Severe imbalance makes accuracy meaningless."""
     cid = "sanity.class_imbalance"
-    if data.target is None or data.task == "tabular-regression":
+    if data.target is None or not data.labels:
         return skipped(cid, "not a classification task")
     counts = data.train[data.target].value_counts()
     ratio = float(counts.max() / max(counts.min(), 1))
@@ -402,7 +403,7 @@ def check_unseen_values(data: DataCheckInput) -> CheckResult:
     """Categories or labels in validation/test that training never saw."""
     cid = "sanity.unseen_values"
     columns = list(data.categorical_columns)
-    labels = data.target is not None and data.task != "tabular-regression"
+    labels = data.target is not None and data.labels
     found: dict[str, dict[str, list[str]]] = {}
     for column in [*columns, *([data.target] if labels and data.target else [])]:
         seen = set(data.train[column].dropna().astype(str).unique())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,14 +77,19 @@ def verify_seeds(seed: int, deterministic: bool) -> CheckResult:
 
 
 def check_one_batch_shapes(
-    task: str,
+    target_problems: Callable[[np.ndarray, int], list[str]],
     X_train: np.ndarray,
     y_train: np.ndarray | None,
     schema: InputSchema,
     n_features_out: int,
     n_classes: int,
 ) -> CheckResult:
-    """One batch through preprocessing: shapes, dtypes and values the model and loss expect."""
+    """One batch through preprocessing: shapes, dtypes and values the model and loss expect.
+
+    Args:
+        target_problems: the objective's rule for one batch of encoded targets
+            (``Objective.batch_problems``).
+    """
     import numpy as np
 
     cid = "one_batch.shapes"
@@ -101,13 +107,7 @@ def check_one_batch_shapes(
         details["target"] = [list(y_batch.shape), str(y_batch.dtype)]
         if y_batch.shape != (len(batch),):
             problems.append(f"target shape {y_batch.shape}, expected ({len(batch)},)")
-        if task == "tabular-classification":
-            if not np.issubdtype(y_batch.dtype, np.integer):
-                problems.append(f"labels dtype {y_batch.dtype}, expected integer class indices")
-            elif y_batch.min() < 0 or y_batch.max() >= n_classes:
-                problems.append(f"labels outside 0..{n_classes - 1}")
-        elif task == "tabular-regression" and not np.issubdtype(y_batch.dtype, np.floating):
-            problems.append(f"regression target dtype {y_batch.dtype}, expected float")
+        problems += target_problems(y_batch, n_classes)
     if problems:
         return fired(
             cid,

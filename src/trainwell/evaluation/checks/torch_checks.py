@@ -13,7 +13,7 @@ Each runs the real estimator (and so the real Trainer) on a few rows with a prob
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,6 @@ from trainwell.evaluation.checks.run_checks import (
 from trainwell.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    from trainwell.training.pipeline import RunSetup
     from trainwell.training.trainer import Trainer
 
 OVERFIT_ROWS = 32
@@ -108,40 +107,43 @@ def _reset_peak_rss() -> bool:
     return True
 
 
-def _estimator(setup: RunSetup, **overrides: Any) -> Any:
-    from trainwell.models.torch_tabular import training_kwargs
+@dataclass(frozen=True)
+class TorchCheckInput:
+    """What the torch checks need from a run, and nothing more.
 
-    config = setup.config
-    kwargs = {
-        **training_kwargs(config.training),
-        "resume": None,
-        "progress_bar": False,
-        "early_stopping_patience": None,
-        "devices": 1,
-        **dict(config.model.params),
-        **overrides,
-    }
-    return setup.spec.build(setup.prepared.task, config.training.seed, kwargs)
+    Attributes:
+        build: ``build(**overrides)`` -> an unfitted estimator with the run's loop settings
+            (no resume, no progress bar, no early stopping, one device) and the overrides
+            applied (the checks' short fits set epochs, batch size, checkpoints, callbacks).
+        X_train, X_valid: model inputs.
+        y_train, y_valid: encoded targets; None when the objective is unsupervised.
+        batch_size, device, scheduler: the run's `training.*` values.
+    """
+
+    build: Callable[..., Any]
+    X_train: np.ndarray
+    y_train: np.ndarray | None
+    X_valid: np.ndarray
+    y_valid: np.ndarray | None
+    batch_size: int
+    device: str
+    scheduler: str
 
 
-def _fit(setup: RunSetup, model: Any, rows: slice, valid_rows: slice | None) -> Any:
-    X, y = setup.features.X, setup.features.y
-    task = setup.prepared.task
-    y_train = None if y["train"] is None else y["train"][rows]
+def _fit(run: TorchCheckInput, model: Any, rows: slice, valid_rows: slice | None) -> Any:
+    y_train = None if run.y_train is None else run.y_train[rows]
     eval_set: Any = None
     if valid_rows is not None:
-        x_valid = X["valid"][valid_rows]
-        y_valid = None if y["valid"] is None else y["valid"][valid_rows]
-        eval_set = x_valid if task == "anomaly-detection" else (x_valid, y_valid)
-    return model.fit(X["train"][rows], y_train, eval_set=eval_set)
+        x_valid = run.X_valid[valid_rows]
+        eval_set = x_valid if run.y_valid is None else (x_valid, run.y_valid[valid_rows])
+    return model.fit(run.X_train[rows], y_train, eval_set=eval_set)
 
 
-def check_overfit_one_batch(setup: RunSetup) -> CheckResult:
+def check_overfit_one_batch(run: TorchCheckInput) -> CheckResult:
     """A few steps on one small batch must drive the training loss down."""
     cid = "one_batch.overfit"
-    rows = min(OVERFIT_ROWS, len(setup.features.X["train"]))
-    model = _estimator(
-        setup,
+    rows = min(OVERFIT_ROWS, len(run.X_train))
+    model = run.build(
         epochs=OVERFIT_STEPS,
         batch_size=rows,
         grad_accumulation=1,
@@ -150,7 +152,7 @@ def check_overfit_one_batch(setup: RunSetup) -> CheckResult:
         scheduler="none",
         warmup_steps=0,
     )
-    _fit(setup, model, slice(0, rows), None)
+    _fit(run, model, slice(0, rows), None)
     losses = [float(h["train/loss"]) for h in model.history_ if "train/loss" in h]
     first, last = losses[0], losses[-1]
     details = {"rows": rows, "steps": len(losses), "first_loss": first, "last_loss": last}
@@ -183,46 +185,43 @@ class ProbeResult:
     valid_batch: int
 
 
-def probe_valid_rows(setup: RunSetup, batch: int) -> int:
+def probe_valid_rows(run: TorchCheckInput, batch: int) -> int:
     """A validation size that no training batch has (so its forward passes are recognisable)."""
-    n_valid = min(PROBE_VALID_ROWS, len(setup.features.X["valid"]))
+    n_valid = min(PROBE_VALID_ROWS, len(run.X_valid))
     return n_valid if n_valid < batch else max(batch - 1, 1)
 
 
-def probe_fit(setup: RunSetup) -> ProbeResult:
+def probe_fit(run: TorchCheckInput) -> ProbeResult:
     """Two short epochs with a checkpoint every step, watched by a :class:`Probe`."""
     from trainwell.training.checkpoint import list_checkpoints, load_checkpoint
 
-    available_rows = min(PROBE_TRAIN_ROWS, len(setup.features.X["train"]))
-    batch = min(setup.config.training.batch_size, available_rows)
+    available_rows = min(PROBE_TRAIN_ROWS, len(run.X_train))
+    batch = min(run.batch_size, available_rows)
     n_train = batch * (available_rows // batch)  # whole batches only: every one has `batch` rows
-    n_valid = probe_valid_rows(setup, batch)
+    n_valid = probe_valid_rows(run, batch)
     probe = Probe(
-        valid_inputs=torch.from_numpy(
-            np.ascontiguousarray(setup.features.X["valid"][:n_valid], dtype=np.float32)
-        )
+        valid_inputs=torch.from_numpy(np.ascontiguousarray(run.X_valid[:n_valid], dtype=np.float32))
     )
     with tempfile.TemporaryDirectory(prefix="trainwell-probe-") as tmp:
-        model = _estimator(
-            setup,
+        model = run.build(
             epochs=PROBE_EPOCHS,
             batch_size=batch,
             checkpoint_dir=tmp,
             checkpoint_every_steps=1,
             callbacks=[probe],
         )
-        cuda = torch.cuda.is_available() and setup.config.training.device != "cpu"
+        cuda = torch.cuda.is_available() and run.device != "cpu"
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         measured = cuda or _reset_peak_rss()
-        _fit(setup, model, slice(0, n_train), slice(0, n_valid) if n_valid else None)
+        _fit(run, model, slice(0, n_train), slice(0, n_valid) if n_valid else None)
         peak = int(torch.cuda.max_memory_allocated()) if cuda else _peak_rss_bytes()
         found = list_checkpoints(Path(tmp))
         checkpoint = load_checkpoint(found[0]) if found else None
     return ProbeResult(probe.records, probe.repeat_equal, peak, measured, checkpoint, n_valid)
 
 
-def check_eval_mode(setup: RunSetup, probe: ProbeResult) -> CheckResult:
+def check_eval_mode(run: TorchCheckInput, probe: ProbeResult) -> CheckResult:
     """Validation forward passes ran in eval mode without gradients, then training resumed."""
     cid = "eval_mode"
     valid_batches = [r for r in probe.records if r.batch == probe.valid_batch]
@@ -256,7 +255,7 @@ def check_eval_mode(setup: RunSetup, probe: ProbeResult) -> CheckResult:
     )
 
 
-def check_torch_memory(setup: RunSetup, probe: ProbeResult) -> CheckResult:
+def check_torch_memory(run: TorchCheckInput, probe: ProbeResult) -> CheckResult:
     """Peak memory of the probe's training steps against what the machine has."""
     cid = "memory"
     if probe.peak_bytes is None or not probe.measured:
@@ -266,9 +265,7 @@ def check_torch_memory(setup: RunSetup, probe: ProbeResult) -> CheckResult:
             "peak memory could not be measured on this platform",
             "watch nvidia-smi / torch.cuda.memory_summary() during the first epoch",
         )
-    device = (
-        "cuda" if torch.cuda.is_available() and setup.config.training.device != "cpu" else ("cpu")
-    )
+    device = "cuda" if torch.cuda.is_available() and run.device != "cpu" else ("cpu")
     if device == "cuda":
         available = int(torch.cuda.mem_get_info()[0])
     else:
@@ -279,7 +276,7 @@ def check_torch_memory(setup: RunSetup, probe: ProbeResult) -> CheckResult:
         "device": device,
         "peak_mib": peak_mib,
         "available_mib": available_mib,
-        "batch_size": min(setup.config.training.batch_size, len(setup.features.X["train"])),
+        "batch_size": min(run.batch_size, len(run.X_train)),
     }
     what = "process RSS" if device == "cpu" else "CUDA allocated"
     if available and probe.peak_bytes > MEMORY_WARN_SHARE * available:
@@ -298,7 +295,7 @@ def check_torch_memory(setup: RunSetup, probe: ProbeResult) -> CheckResult:
     )
 
 
-def check_checkpoint_completeness(setup: RunSetup, probe: ProbeResult) -> CheckResult:
+def check_checkpoint_completeness(run: TorchCheckInput, probe: ProbeResult) -> CheckResult:
     """The first checkpoint holds what an exact resume needs."""
     cid = "checkpoint.completeness"
     state = probe.checkpoint
@@ -317,7 +314,7 @@ def check_checkpoint_completeness(setup: RunSetup, probe: ProbeResult) -> CheckR
     optimizer_state = (state.get("optimizer") or {}).get("state")
     if not optimizer_state:
         missing.append("optimizer state (moments)")
-    if setup.config.training.scheduler != "none" and not state.get("scheduler"):
+    if run.scheduler != "none" and not state.get("scheduler"):
         missing.append("scheduler")
     if missing:
         return fired(
@@ -336,12 +333,12 @@ def check_checkpoint_completeness(setup: RunSetup, probe: ProbeResult) -> CheckR
     )
 
 
-def run_torch_checks(setup: RunSetup) -> list[CheckResult]:
+def run_torch_checks(run: TorchCheckInput) -> list[CheckResult]:
     """Overfit one batch, eval mode, memory and checkpoint completeness for a torch model."""
-    probe = probe_fit(setup)
+    probe = probe_fit(run)
     return [
-        check_overfit_one_batch(setup),
-        check_eval_mode(setup, probe),
-        check_torch_memory(setup, probe),
-        check_checkpoint_completeness(setup, probe),
+        check_overfit_one_batch(run),
+        check_eval_mode(run, probe),
+        check_torch_memory(run, probe),
+        check_checkpoint_completeness(run, probe),
     ]

@@ -1,0 +1,112 @@
+"""The modality contract: how one kind of input is read, split, prepared, checked and saved.
+
+A task kind (``trainwell.tasks.TASKS``) is one modality row and one objective row
+(``trainwell.evaluation.objectives``). The training pipeline calls only these functions, so a new
+kind of input (images, text, series) is a new row, not new branches in the pipeline:
+
+1. ``load``: the data the config names, profiled, with the target column resolved;
+2. ``split``: train/valid/test (the task decides only whether to stratify on the target);
+3. ``fit_inputs``: preprocessing fitted on the training split only; every split as model input;
+4. ``checks``: the pre-training checklist items that look at the data and its preparation;
+5. ``save_inputs``: the input spec and fitted preprocessing written into the bundle.
+
+The table row lives in ``trainwell.data.table``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from trainwell.config.schema import ExperimentConfig
+    from trainwell.data.profile import DataProfile
+    from trainwell.data.splitting import Splits
+    from trainwell.evaluation.checks import CheckResult
+    from trainwell.evaluation.objectives import Objective, Targets
+    from trainwell.models.registry import ArchitectureSpec
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The data a config names, before splitting.
+
+    Attributes:
+        examples: one row per example (a table's rows; an index of files for other inputs).
+        parts: pre-split sources by split name (empty when one source is split by trainwell).
+        target: the target column (None: learned without labels).
+        profile: what the advisor and the checks read.
+        fingerprint: sha256 of the content, recorded in the bundle and the run.
+        dataset: a short name of the source.
+        size_bytes: on-disk size of the source(s), when known.
+        target_missing_rows: rows dropped because their target was missing.
+    """
+
+    examples: Any
+    parts: dict[str, Any]
+    target: str | None
+    profile: DataProfile
+    fingerprint: str
+    dataset: str
+    size_bytes: int | None
+    target_missing_rows: int = 0
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Splits with the target separated, and what describes them."""
+
+    splits: Splits
+    target: str | None
+    task: str
+    profile: DataProfile
+    fingerprint: str
+    dataset: str
+    size_bytes: int | None
+    target_missing_rows: int = 0
+
+
+@dataclass(frozen=True)
+class Features:
+    """The input spec and fitted preprocessing, and every split turned into model inputs.
+
+    Attributes:
+        schema: the input spec saved in the bundle (``InputSchema`` for tables).
+        preprocessor: fitted on the training split only.
+        X: model inputs per split.
+        y: encoded targets per split (None: no labels).
+        classes: class names in index order (empty unless classification).
+    """
+
+    schema: BaseModel
+    preprocessor: Any
+    X: dict[str, Any]
+    y: dict[str, Any]
+    classes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Modality:
+    """One row: a kind of input. See the module docstring for the order of the calls.
+
+    Attributes:
+        name: ``table``, ...; registry rows name the modality they consume.
+        load: (config, target_optional, include_test) -> :class:`Loaded`.
+        split: (loaded, config, stratify, include_test) -> the splits.
+        fit_inputs: (config, prepared, architecture row, targets) -> :class:`Features`.
+        checks: (config, prepared, features, objective) -> data/preparation checklist items.
+        save_inputs: (features, bundle directory) -> the file names written.
+        input_files: the files ``save_inputs`` writes (a bundle without them is incomplete).
+    """
+
+    name: str
+    load: Callable[[ExperimentConfig, bool, bool], Loaded]
+    split: Callable[[Loaded, ExperimentConfig, bool, bool], Splits]
+    fit_inputs: Callable[[ExperimentConfig, PreparedData, ArchitectureSpec, Targets], Features]
+    checks: Callable[[ExperimentConfig, PreparedData, Features, Objective], list[CheckResult]]
+    save_inputs: Callable[[Features, Path], list[str]]
+    input_files: tuple[str, ...]

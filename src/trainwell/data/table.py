@@ -1,0 +1,277 @@
+"""The table modality: CSV/Parquet files or bundled datasets, one row per example.
+
+``TABLE`` is the row every tabular task kind names (``trainwell.tasks.TASKS``). Loading,
+profiling and splitting reuse ``loading``, ``profile`` and ``splitting``; the input spec is the
+``InputSchema`` and the preprocessing a scikit-learn ``ColumnTransformer`` fitted on the
+training split only (``preprocessing``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from trainwell.data.modality import Features, Loaded, Modality, PreparedData
+from trainwell.errors import ConfigError, DataError
+from trainwell.utils.files import write_json
+from trainwell.utils.logging import get_logger
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from trainwell.config.schema import ExperimentConfig
+    from trainwell.data.splitting import Splits
+    from trainwell.evaluation.checks import CheckResult
+    from trainwell.evaluation.objectives import Objective, Targets
+    from trainwell.models.registry import ArchitectureSpec
+
+logger = get_logger(__name__)
+
+SCHEMA_FILE = "schema.json"
+PREPROCESSING_FILE = "preprocessing.skops"
+SPLIT_NAMES = ("train", "valid", "test")
+
+
+def dataset_name(config: ExperimentConfig) -> str:
+    """The source's short name: ``sklearn:iris`` or the file name."""
+    source = config.data.path or config.data.train_path or "data"
+    if source.startswith("sklearn:"):
+        return source
+    return Path(source).name
+
+
+def _resolve_target(config: ExperimentConfig, target_optional: bool) -> str | None:
+    from trainwell.data.loading import BUNDLED_TARGET, is_bundled
+
+    if config.data.target is not None:
+        return config.data.target
+    source = config.data.path or config.data.train_path or ""
+    if is_bundled(source):
+        return BUNDLED_TARGET
+    if target_optional:
+        return None
+    raise ConfigError("`data.target` is required: name the column to predict (data.target=...)")
+
+
+def _drop_missing_target(
+    frame: pd.DataFrame, target: str | None, where: str, dropped: list[int]
+) -> pd.DataFrame:
+    """Rows without a target cannot be learned from; drop them and count them in ``dropped``."""
+    if target is None or target not in frame.columns:
+        return frame
+    missing = int(frame[target].isna().sum())
+    if missing == len(frame):
+        raise DataError(f"target column {target!r} has no values in the {where} data")
+    if missing:
+        logger.warning("rows_without_target_dropped", rows=missing, split=where)
+        dropped.append(missing)
+        return frame[frame[target].notna()]
+    return frame
+
+
+def load(config: ExperimentConfig, target_optional: bool, include_test: bool) -> Loaded:
+    """Read and profile the table(s) the config names.
+
+    Args:
+        target_optional: the task learns without labels (a bundled dataset's labels are still
+            used to score it).
+        include_test: False for tuning: a pre-split test file is never opened.
+    """
+    import pandas as pd
+
+    from trainwell.data.loading import fingerprint_frame, load_table, source_size_bytes
+    from trainwell.data.profile import profile_frame
+
+    data = config.data
+    target = _resolve_target(config, target_optional)
+    dropped: list[int] = []
+    parts: dict[str, pd.DataFrame] = {}
+    if data.path is not None:
+        frame = _drop_missing_target(load_table(data.path), target, "input", dropped)
+        profile = profile_frame(frame, target)
+        size_bytes = source_size_bytes(data.path)
+    else:
+        assert data.train_path is not None  # guaranteed by DataConfig's validator
+        train = _drop_missing_target(load_table(data.train_path), target, "training", dropped)
+        parts = {"train": train}
+        for name, path in (("valid", data.valid_path), ("test", data.test_path)):
+            if name == "test" and path is not None and not include_test:
+                parts[name] = train.iloc[0:0]
+                continue
+            if path is not None:
+                part = _drop_missing_target(load_table(path), target, name, dropped)
+                if list(part.columns) != list(train.columns):
+                    raise DataError(
+                        f"the {name} file's columns differ from the training file's: {path}"
+                    )
+                parts[name] = part
+        frame = pd.concat(parts.values(), keys=list(parts), names=["split", None])
+        profile = profile_frame(frame.reset_index(drop=True), target)
+        size_bytes = sum(
+            source_size_bytes(p) or 0
+            for p in (data.train_path, data.valid_path, data.test_path)
+            if p
+        )
+    return Loaded(
+        examples=frame,
+        parts=parts,
+        target=target,
+        profile=profile,
+        fingerprint=fingerprint_frame(frame.reset_index(drop=True)),
+        dataset=dataset_name(config),
+        size_bytes=size_bytes,
+        target_missing_rows=sum(dropped),
+    )
+
+
+def split(loaded: Loaded, config: ExperimentConfig, stratify: bool, include_test: bool) -> Splits:
+    """train/valid/test from one table, or the given files (a missing split is held out).
+
+    Args:
+        stratify: keep the target's class shares in every split (labels, not values).
+        include_test: False for tuning: a test split carved from the data is held out exactly
+            as in `train`, then emptied, so no trial can see a test row.
+    """
+    from trainwell.data.splitting import Splits, split_frame
+
+    data = config.data
+    stratify_on = loaded.target if stratify else None
+    if data.path is not None:
+        splits = split_frame(
+            loaded.examples,
+            valid_size=data.valid_size,
+            test_size=data.test_size,
+            seed=config.training.seed,
+            stratify_on=stratify_on,
+            group_column=data.group_column,
+            time_column=data.time_column,
+        )
+    else:
+        splits = _complete_presplit(loaded.parts, config, stratify_on)
+    if not include_test:
+        splits = Splits(splits.train, splits.valid, splits.test.iloc[0:0], splits.strategy)
+    return splits
+
+
+def _complete_presplit(
+    parts: dict[str, pd.DataFrame], config: ExperimentConfig, stratify: str | None
+) -> Splits:
+    """Use the given files; hold a missing validation or test split out of training."""
+    from trainwell.data.splitting import Splits, split_off
+
+    train = parts["train"]
+    strategy = "files"
+    held: dict[str, pd.DataFrame] = {}
+    for name, size in (("test", config.data.test_size), ("valid", config.data.valid_size)):
+        if name in parts:
+            held[name] = parts[name]
+            continue
+        train, held[name], how = split_off(
+            train,
+            size,
+            config.training.seed,
+            stratify,
+            config.data.group_column,
+            config.data.time_column,
+        )
+        strategy = f"files+{how}"
+    return Splits(train=train, valid=held["valid"], test=held["test"], strategy=strategy)
+
+
+def _split_columns(config: ExperimentConfig) -> tuple[str, ...]:
+    return tuple(c for c in (config.data.group_column, config.data.time_column) if c)
+
+
+def fit_inputs(
+    config: ExperimentConfig, prepared: PreparedData, spec: ArchitectureSpec, targets: Targets
+) -> Features:
+    """Fit the preprocessing on the training split only and transform every split."""
+    import numpy as np
+
+    from trainwell.data.preprocessing import (
+        build_preprocessor,
+        build_schema,
+        prepare_frame,
+        transform,
+    )
+
+    splits = prepared.splits
+    schema = build_schema(
+        splits.train, prepared.target, (*config.data.drop_columns, *_split_columns(config))
+    )
+    schema = schema.model_copy(update={"classes": targets.classes})
+    preprocessor = build_preprocessor(schema, spec.encoding, spec.scale)
+    preprocessor.fit(prepare_frame(splits.train, schema))
+    X = {
+        name: transform(preprocessor, part, schema)
+        if len(part := getattr(splits, name))
+        else np.empty((0, len(preprocessor.get_feature_names_out())))
+        for name in SPLIT_NAMES
+    }
+    return Features(
+        schema=schema, preprocessor=preprocessor, X=X, y=targets.y, classes=targets.classes
+    )
+
+
+def checks(
+    config: ExperimentConfig, prepared: PreparedData, features: Features, objective: Objective
+) -> list[CheckResult]:
+    """Leakage and sanity checks on the raw splits, one batch's shapes, preprocessing parity."""
+    from trainwell.data.schema import InputSchema
+    from trainwell.evaluation.checks import run_checks as rc
+    from trainwell.evaluation.checks.data_checks import DataCheckInput, run_data_checks
+
+    schema = features.schema
+    assert isinstance(schema, InputSchema)
+    splits = prepared.splits
+    results = run_data_checks(
+        DataCheckInput(
+            train=splits.train,
+            valid=splits.valid,
+            test=splits.test,
+            target=prepared.target,
+            labels=objective.labels,
+            feature_columns=tuple(schema.feature_names),
+            categorical_columns=tuple(c.name for c in schema.columns if c.kind == "categorical"),
+            group_column=config.data.group_column,
+            time_column=config.data.time_column,
+            thresholds=config.checks,
+            seed=config.training.seed,
+            target_missing_rows=prepared.target_missing_rows,
+        )
+    )
+    X_train = features.X["train"]
+    results.append(
+        rc.check_one_batch_shapes(
+            objective.batch_problems,
+            X_train,
+            features.y["train"],
+            schema,
+            X_train.shape[1],
+            len(features.classes),
+        )
+    )
+    results.append(
+        rc.check_preprocessing_parity(features.preprocessor, schema, splits.train, X_train)
+    )
+    return results
+
+
+def save_inputs(features: Features, directory: Path) -> list[str]:
+    """``schema.json`` and the fitted ``ColumnTransformer`` (skops, never pickle)."""
+    from trainwell.models.sklearn_models import save_skops
+
+    write_json(directory / SCHEMA_FILE, features.schema.model_dump(mode="json"))
+    save_skops(features.preprocessor, directory, PREPROCESSING_FILE)
+    return [SCHEMA_FILE, PREPROCESSING_FILE]
+
+
+TABLE = Modality(
+    name="table",
+    load=load,
+    split=split,
+    fit_inputs=fit_inputs,
+    checks=checks,
+    save_inputs=save_inputs,
+    input_files=(SCHEMA_FILE, PREPROCESSING_FILE),
+)
