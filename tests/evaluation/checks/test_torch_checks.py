@@ -79,3 +79,22 @@ def test_checkpoint_without_optimizer_state_is_caught(setup: tc.TorchCheckInput)
     )
     assert result.status == "fail"
     assert "optimizer" in result.message
+
+
+def test_a_detector_scoring_its_training_rows_after_fit_passes_eval_mode() -> None:
+    """The autoencoder scores its training rows in eval() after fit (for its threshold); that
+    is not a training step, and the probe must not count it as one (it did at ef163e7)."""
+    config = resolve_config(
+        {
+            "data": {"path": "sklearn:breast_cancer"},
+            "task": {"kind": "anomaly-detection"},
+            "model": {"architecture": "autoencoder"},
+            "training": {"epochs": 2},
+            "tracking": {"enabled": False},
+        }
+    )
+    run = pipeline.torch_check_input(pipeline.set_up_run(config))
+    assert run.y_train is None  # anomaly detection learns without labels
+    results = {r.id: r for r in tc.run_torch_checks(run)}
+    assert results["eval_mode"].status == "pass", results["eval_mode"].message
+    assert results["one_batch.overfit"].status == "pass"

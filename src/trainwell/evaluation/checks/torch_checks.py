@@ -63,6 +63,7 @@ class Probe(Callback):
     records: list[ForwardRecord] = field(default_factory=list)
     repeat_equal: bool | None = None
     valid_inputs: torch.Tensor | None = None
+    handle: Any = None
 
     def on_train_start(self, trainer: Trainer) -> None:
         """Register the forward hook on the model the Trainer trains."""
@@ -73,10 +74,20 @@ class Probe(Callback):
             batch = int(first.shape[0]) if isinstance(first, torch.Tensor) else -1
             self.records.append(ForwardRecord(batch, module.training, torch.is_grad_enabled()))
 
-        trainer.model.register_forward_hook(hook)
+        self.handle = trainer.model.register_forward_hook(hook)
 
     def on_train_end(self, trainer: Trainer) -> None:
-        """Two validation passes in eval mode must give identical outputs."""
+        """Two validation passes in eval mode must give identical outputs; then stop recording
+        (what the estimator does after training, e.g. a detector scoring its training rows to
+        set a threshold, is not a training step)."""
+        try:
+            self._check_repeat(trainer)
+        finally:
+            if self.handle is not None:
+                self.handle.remove()
+                self.handle = None
+
+    def _check_repeat(self, trainer: Trainer) -> None:
         if self.valid_inputs is None:
             return
         model = trainer.model
