@@ -153,3 +153,29 @@ def test_the_command_module_imports_no_heavy_library() -> None:
     code = f"import sys, trainwell.tune.cli; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_labels_the_validation_split_has_but_training_lacks_are_one_clear_line(
+    tmp_path: Path,
+) -> None:
+    """An integer target with many values (here: 12 body weights in 20 rows) is inferred as
+    classes; labels only the validation split has cannot be scored, so tuning stops before any
+    trial (at ef163e7 the first trial raised a scikit-learn traceback)."""
+    from sklearn.datasets import load_linnerud
+
+    data = load_linnerud(as_frame=True)
+    frame = data.data.assign(Weight=data.target["Weight"])
+    source = tmp_path / "linnerud.csv"
+    frame.to_csv(source, index=False)
+    result = invoke(
+        f"data.path={source}",
+        "data.target=Weight",
+        "model.architecture=sklearn-linear",
+        "tracking.enabled=false",
+        "--trials",
+        "2",
+    )
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    last = result.stderr.strip().splitlines()[-1]  # above it: the split's log warnings
+    assert last.startswith("error: ") and "row(s) have labels never seen in training" in last
+    assert result.stderr.count("error:") == 1 and "Traceback" not in result.output

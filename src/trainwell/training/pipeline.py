@@ -388,7 +388,7 @@ def run_training_worker(config: ExperimentConfig) -> None:
     setup = set_up_run(config)
     if config.checks.enabled:
         _gate(run_checklist(setup, tracker=None))
-    _refuse_unseen_labels(setup)
+    refuse_unseen_labels(setup)
     fit_model(setup, [], checkpoint_dir_for(config, setup.prepared.dataset, setup.spec.name))
 
 
@@ -450,7 +450,7 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         )
         # 5. the checklist gate
         report = _run_gate(setup, tracker)
-        _refuse_unseen_labels(setup)
+        refuse_unseen_labels(setup)
         # 6. fit
         model = _fit_tracked(setup, tracker)
         # 7. evaluate beside the baseline
@@ -533,7 +533,7 @@ def _fit_tracked(setup: RunSetup, tracker: NullTracker | RunTracker) -> Any:
     return fit_model(setup, [MetricsLogger(tracker.log_metrics)], checkpoint_dir)
 
 
-def _refuse_unseen_labels(setup: RunSetup) -> None:
+def refuse_unseen_labels(setup: RunSetup) -> None:
     """Labels never seen in training cannot be predicted or scored."""
     y = setup.features.y
     for name in ("valid", "test"):

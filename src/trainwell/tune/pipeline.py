@@ -161,12 +161,13 @@ def prepare_study(config: ExperimentConfig, tune: TuneConfig) -> PreparedStudy:
     Raises:
         ConfigError: a bad space, metric or direction; a study name from another config.
     """
-    from trainwell.training.pipeline import set_up_run
+    from trainwell.training.pipeline import refuse_unseen_labels, set_up_run
     from trainwell.tune.space import validate_space
 
     tune = _cap_parallelism(tune)
     # 1. seeds, data without the test split, architecture, preprocessing
     setup = set_up_run(config, include_test=False)
+    refuse_unseen_labels(setup)  # no trial could score labels training never saw
     task, spec = setup.prepared.task, setup.spec
     # 2. the objective and the space
     objective = resolve_objective(tune, task)
