@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= tabular,tune,export,serve,distributed,scaffold,torchfix,dev
+EXTRAS ?= tabular,tune,vision,export,serve,distributed,scaffold,torchfix,dev
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 
 .DEFAULT_GOAL := help

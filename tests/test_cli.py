@@ -11,32 +11,10 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris, load_wine
-from typer.testing import CliRunner
+from tests.cli_helpers import EXIT_BAD_INPUT, assert_no_bundle, invoke, only_bundle
 
-from trainwell.cli import app
 from trainwell.inference.predictor import Predictor
 from trainwell.tracking import default_tracking_uri
-
-runner = CliRunner()
-EXIT_BAD_INPUT = 2
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
-    return result.exit_code, result.output
-
-
-def only_bundle(models_dir: Path) -> Path:
-    bundles = [p for p in models_dir.iterdir() if not p.name.startswith(".")]
-    assert len(bundles) == 1, bundles
-    return bundles[0]
-
-
-def assert_no_bundle(tmp_path: Path) -> None:
-    models = tmp_path / "models"
-    leftovers = list(models.iterdir()) if models.exists() else []
-    assert leftovers == [], f"partial artifacts left behind: {leftovers}"
-
 
 # --- happy paths on three real datasets -------------------------------------------------------
 

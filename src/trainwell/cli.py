@@ -168,7 +168,14 @@ def check(
 @app.command()
 def predict(
     bundle: Annotated[Path, typer.Argument(help="A model bundle directory written by train.")],
-    input_path: Annotated[Path, typer.Option("--input", "-i", help="CSV or Parquet rows.")],
+    input_path: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            "-i",
+            help="CSV or Parquet rows; for image bundles a folder, a CSV of paths or one image.",
+        ),
+    ],
     output_path: Annotated[
         Path, typer.Option("--output", "-o", help="Where predictions go (.csv or .parquet).")
     ],
@@ -179,16 +186,33 @@ def predict(
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per batch.")] = (
         50_000
     ),
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid",
+            help="Image inputs: skip files that cannot be read and list them in "
+            "<output>.rejected.csv instead of stopping.",
+        ),
+    ] = False,
 ) -> None:
     """Validated batch inference from a saved bundle."""
     try:
         from trainwell.inference.predictor import Predictor
 
         predictor = Predictor.load(bundle)
-        rows = predictor.predict_file(
-            input_path, output_path, chunk_rows=chunk_rows, strict_categories=strict_categories
+        report = predictor.predict_file(
+            input_path,
+            output_path,
+            chunk_rows=chunk_rows,
+            strict_categories=strict_categories,
+            skip_invalid=skip_invalid,
         )
-        console.print(f"wrote {rows} prediction(s) to [bold]{output_path}[/]")
+        console.print(f"wrote {report.rows} prediction(s) to [bold]{output_path}[/]")
+        if report.rejected:
+            console.print(
+                f"[yellow]skipped {report.rejected} input(s) that could not be read; "
+                f"listed in {report.rejected_path}[/]"
+            )
     except TrainwellError as exc:
         raise fail(exc) from None
 

@@ -34,11 +34,7 @@ def render_train_result(console: Console, result: TrainResult) -> None:
     sizes = result.split_sizes
     console.print()
     console.rule("[bold]trainwell train[/]")
-    console.print(
-        f"[bold]dataset[/]   {result.dataset}: {profile.n_rows} rows × {profile.n_features} "
-        f"features ({len(profile.numeric_columns)} numeric, "
-        f"{len(profile.categorical_columns)} categorical) → {result.task}"
-    )
+    console.print(f"[bold]dataset[/]   {result.dataset}: {profile.describe()} → {result.task}")
     console.print(
         f"[bold]splits[/]    train {sizes['train']} / valid {sizes['valid']} / "
         f"test {sizes['test']} (seed {result.seed})"

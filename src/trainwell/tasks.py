@@ -11,10 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from trainwell.data.image import IMAGE
 from trainwell.data.modality import Modality
 from trainwell.data.table import TABLE
 from trainwell.errors import ConfigError
-from trainwell.evaluation.objectives import ANOMALY, CLASSIFICATION, REGRESSION, Objective
+from trainwell.evaluation.objectives import (
+    ANOMALY,
+    CLASSIFICATION,
+    IMAGE_CLASSIFICATION,
+    REGRESSION,
+    Objective,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ TASKS: dict[str, TaskSpec] = {
         "tabular-regression", TABLE, REGRESSION, small_data_selection=True
     ),
     "anomaly-detection": TaskSpec("anomaly-detection", TABLE, ANOMALY),
+    "image-classification": TaskSpec("image-classification", IMAGE, IMAGE_CLASSIFICATION),
 }
 
 

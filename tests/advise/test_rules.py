@@ -30,7 +30,8 @@ from trainwell.models.registry import ARCHITECTURES
 TRAINWELL_NAMES = {
     "sklearn-hgb", "sklearn-rf", "sklearn-linear", "xgboost", "lightgbm", "catboost",
     "mlp", "ft-transformer", "autoencoder", "isolation-forest", "tabnet",
-    "yolov8", "detr", "rt-detr", "unet", "mask2former", "sam", "resnet", "efficientnet", "vit",
+    "yolov8", "detr", "rt-detr", "unet", "mask2former", "sam", "resnet18", "efficientnet_b0",
+    "vit_base_patch16_224", "vit_small_patch16_224", "small-cnn",
     "distilbert", "roberta", "llama", "mistral", "sentence-transformers",
     "tsmixer", "patchtst", "tft", "two-tower", "ncf", "lightfm",
 }  # fmt: skip
@@ -91,7 +92,7 @@ def test_rule_sits_in_the_band_its_conditions_belong_to(rule: Rule) -> None:
         assert fields & {"priority", "domain"}
     elif CONTEXT <= rule.precedence < DEFAULT:
         assert fields & {"rows", "size_bytes", "categorical_share", "n_features", "setting",
-                         "team_size"}  # fmt: skip
+                         "team_size", "images"}  # fmt: skip
     else:
         assert rule.precedence == DEFAULT or rule.precedence >= ALTERNATIVE
 
@@ -103,7 +104,9 @@ def test_rule_fields_are_well_formed(rule: Rule) -> None:
     assert rule.reason == rule.reason.strip()
     for condition in _conditions(rule):
         if isinstance(condition, OneOf):
-            accepted = get_args(Profile.model_fields[condition.field].annotation)
+            annotation = Profile.model_fields[condition.field].annotation
+            # Literal[...] or Literal[...] | None
+            accepted = [v for a in get_args(annotation) for v in (get_args(a) or (a,))]
             assert set(condition.values) <= set(accepted), f"typo in {condition}"
         elif isinstance(condition, AtLeast):
             assert condition.field in Profile.model_fields

@@ -20,6 +20,12 @@ from .helpers import RecordingReporter
 
 ENTRIES = [(arch, task) for arch, by_task in DEFAULT_SPACES.items() for task in by_task]
 DATA_FOR_TASK: dict[str, dict[str, Any]] = {
+    # 8x8 digits: timm models from scratch run at 32 px (16 px for ViTs), one short epoch
+    "image-classification": {
+        "data": {"path": "sklearn:digits"},
+        "task": {"kind": "image-classification"},
+        "training": {"epochs": 1, "batch_size": 128},
+    },
     "tabular-classification": {"data": {"path": "sklearn:iris"}},
     "tabular-regression": {
         "data": {"path": "sklearn:diabetes"},

@@ -19,6 +19,9 @@ from trainwell.utils.logging import get_logger
 logger = get_logger(__name__)
 
 Hardware = Literal["cpu", "cuda", "tpu", "edge"]
+# Image tasks: "tiny" when the median side is at most TINY_IMAGE_SIDE px (MNIST-like), else "photo".
+ImageScale = Literal["tiny", "photo"]
+TINY_IMAGE_SIDE = 64
 Priority = Literal["speed", "accuracy", "balanced", "interpretability", "zero-shot", "cold-start"]
 Domain = Literal["general", "medical"]
 Setting = Literal["research", "production", "enterprise"]
@@ -74,6 +77,9 @@ class Profile(BaseModel):
     setting: Setting = "production"
     distributed: bool = Field(False, description="The work runs across machines.")
     team_size: int | None = Field(None, ge=1, description="People sharing the experiments.")
+    images: ImageScale | None = Field(
+        None, description=f"Image tasks: tiny (median side <= {TINY_IMAGE_SIDE} px) or photo."
+    )
 
     @field_validator("task")
     @classmethod

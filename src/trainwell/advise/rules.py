@@ -68,6 +68,8 @@ LARGE_DATA_BYTES = 1 * BYTES_PER_GB
 # "CatBoost for categoricals": categoricals *dominate* when at least half of the feature columns
 # are categorical. trainwell's reading of "dominate" (a majority, ties included).
 CATEGORICAL_DOMINANT_SHARE = 0.5
+# A ViT beats a CNN of its cost only with tens of thousands of images (and an accelerator).
+VIT_MIN_IMAGES = 10_000
 # "polars for >10GB" (library table, Data Processing row): the playbook's own number.
 POLARS_MIN_BYTES = 10 * BYTES_PER_GB
 # "W&B for teams" (library table, Experiment Tracking row): a team is more than one person.
@@ -145,7 +147,7 @@ TOOLING_FOR_TASK: dict[str, tuple[str, ...]] = {
 # --- the condition language -------------------------------------------------------------------
 
 NumericField = Literal["rows", "size_bytes", "categorical_share", "n_features", "team_size"]
-ChoiceField = Literal["hardware", "priority", "domain", "setting"]
+ChoiceField = Literal["hardware", "priority", "domain", "setting", "images"]
 
 
 @dataclass(frozen=True)
@@ -472,17 +474,30 @@ RULES: tuple[Rule, ...] = (
         install="pip install vllm",
     ),
     # Architecture table, "Classification (images)": ResNet/EfficientNet (simple), ViT (SOTA).
-    # Library table, "Computer Vision": torchvision + timm.
+    # Library table, "Computer Vision": torchvision + timm. trainwell trains them through timm;
+    # ResNet/EfficientNet for speed, small data or a CPU, ViT for accuracy with enough data or
+    # a GPU, and a small CNN for tiny images (trainwell's own rule).
     Rule(
         tasks=("image-classification",),
         precedence=CONSTRAINT,
         when=(OneOf("hardware", ("edge",)),),
         library="timm",
         architecture="EfficientNet",
-        config_name="efficientnet",
+        config_name="efficientnet_b0",
         reason="compound scaling gives the most accuracy per FLOP and parameter: the simple "
         "choice that fits a device's budget (export with ONNX or TFLite)",
-        install="pip install timm and use it directly",
+        install="pip install 'trainwell[vision]'",
+    ),
+    Rule(
+        tasks=("image-classification",),
+        precedence=CONTEXT,
+        when=(OneOf("images", ("tiny",)),),
+        library="PyTorch",
+        architecture="small CNN",
+        config_name="small-cnn",
+        reason="images of at most 64 px (MNIST-like): a small CNN at their native resolution "
+        "trains in minutes on a CPU, where an ImageNet backbone would need them upsampled",
+        install="pip install 'trainwell[vision]'",
     ),
     Rule(
         tasks=("image-classification",),
@@ -490,20 +505,32 @@ RULES: tuple[Rule, ...] = (
         when=(OneOf("priority", ("accuracy",)),),
         library="timm",
         architecture="ViT",
-        config_name="vit",
+        config_name="vit_base_patch16_224",
         reason="the state-of-the-art pick: vision transformers pretrained at scale lead image "
         "benchmarks when fine-tuned, at more compute than a CNN",
-        install="pip install timm and use it directly",
+        install="pip install 'trainwell[vision]'",
+    ),
+    Rule(
+        tasks=("image-classification",),
+        precedence=CONTEXT + 1,
+        when=(OneOf("hardware", ("cuda", "tpu")), AtLeast("rows", VIT_MIN_IMAGES)),
+        library="timm",
+        architecture="ViT",
+        config_name="vit_small_patch16_224",
+        reason="enough images and an accelerator: a ViT-Small fine-tunes past CNNs of its "
+        "cost once there are tens of thousands of images",
+        install="pip install 'trainwell[vision]'",
     ),
     Rule(
         tasks=("image-classification",),
         precedence=DEFAULT,
-        library="torchvision",
+        library="timm",
         architecture="ResNet",
-        config_name="resnet",
-        reason="the simple pick: a pretrained ResNet-50 fine-tunes reliably on small and large "
-        "datasets with well-known recipes",
-        install="pip install torchvision and use it directly",
+        config_name="resnet18",
+        reason="the simple pick for speed, small data or a CPU: a ResNet fine-tunes reliably "
+        "on small and large datasets with well-known recipes (ResNet-18 here; resnet50 for "
+        "more capacity)",
+        install="pip install 'trainwell[vision]'",
     ),
     # Architecture table, "Object Detection": YOLOv8 (speed), DETR (accuracy), RT-DETR
     # (balanced). Library table, "Computer Vision": detectron2 for detection, ultralytics for YOLO.

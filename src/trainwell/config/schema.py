@@ -20,8 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trainwell.config.tune import TuneConfig
 
-TaskKind = Literal["tabular-classification", "tabular-regression", "anomaly-detection"]
-TASK_KINDS: tuple[str, ...] = ("tabular-classification", "tabular-regression", "anomaly-detection")
+TaskKind = Literal[
+    "tabular-classification", "tabular-regression", "anomaly-detection", "image-classification"
+]
+TASK_KINDS: tuple[str, ...] = (
+    "tabular-classification",
+    "tabular-regression",
+    "anomaly-detection",
+    "image-classification",
+)
 
 DEFAULT_SEED = 42
 DEFAULT_VALID_SIZE = 0.15
@@ -45,7 +52,8 @@ class DataConfig(_Section):
 
     path: str | None = Field(
         None,
-        description="A CSV or Parquet file, or `sklearn:<name>` for a dataset scikit-learn ships.",
+        description="A CSV or Parquet file, or `sklearn:<name>` for a dataset scikit-learn ships; "
+        "for images also a folder with one subfolder per class.",
     )
     train_path: str | None = Field(None, description="Pre-split training file (instead of path).")
     valid_path: str | None = Field(None, description="Pre-split validation file.")
@@ -61,6 +69,14 @@ class DataConfig(_Section):
         None, description="Split by time: oldest rows train, newest rows test; not a feature."
     )
     drop_columns: tuple[str, ...] = Field((), description="Columns removed before training.")
+    # Fields of one task family are left out of the saved config while unset, so adding a
+    # family never changes another family's config hash or tracked parameters.
+    image_column: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="Images from a CSV/Parquet: the column of image paths (relative paths are "
+        "resolved against the file's folder).",
+    )
     valid_size: float = Field(DEFAULT_VALID_SIZE, gt=0.0, lt=0.5)
     test_size: float = Field(DEFAULT_TEST_SIZE, gt=0.0, lt=0.5)
 
@@ -97,6 +113,23 @@ class ModelConfig(_Section):
     params: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments for the architecture's builder."
     )
+    pretrained: bool = Field(
+        False,
+        exclude_if=lambda v: v is False,
+        description="Start from pretrained weights (`model.weights`, else the local Hugging Face "
+        "cache); architectures without pretrained weights refuse it.",
+    )
+    weights: str | None = Field(
+        None,
+        exclude_if=lambda v: v is None,
+        description="A local .safetensors file or model folder with the pretrained weights "
+        "(implies pretrained=true).",
+    )
+
+    @property
+    def uses_pretrained(self) -> bool:
+        """``pretrained`` set, or weights given."""
+        return self.pretrained or self.weights is not None
 
 
 class TrainingConfig(_Section):

@@ -8,19 +8,23 @@ kind of input (images, text, series) is a new row, not new branches in the pipel
 2. ``split``: train/valid/test (the task decides only whether to stratify on the target);
 3. ``fit_inputs``: preprocessing fitted on the training split only; every split as model input;
 4. ``checks``: the pre-training checklist items that look at the data and its preparation;
-5. ``save_inputs``: the input spec and fitted preprocessing written into the bundle.
+5. ``save_inputs``: the input spec and fitted preprocessing written into the bundle;
+6. ``open_inputs``: at prediction time, the bundle's input spec read back as
+   :class:`BundleInputs`, which turns new raw input (a file, a folder, rows) into model input
+   exactly as training did.
 
 The table row lives in ``trainwell.data.table``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pydantic import BaseModel
 
     from trainwell.config.schema import ExperimentConfig
@@ -90,6 +94,52 @@ class Features:
 
 
 @dataclass(frozen=True)
+class InputBatch:
+    """One chunk of prediction input, read and turned into model input.
+
+    Attributes:
+        keys: leading output columns that say which input each row is (an image's ``path``);
+            empty for tables, whose predictions keep the input's row order.
+        X: model input for the rows that could be read.
+        n_rows: how many rows ``X`` holds.
+        rejected: (input name, reason) of what was skipped (only with ``skip_invalid``).
+    """
+
+    keys: dict[str, list[str]]
+    X: Any
+    n_rows: int
+    rejected: tuple[tuple[str, str], ...] = ()
+
+
+class BundleInputs(Protocol):
+    """A bundle's input spec, loaded: how new input becomes model input (``Predictor``)."""
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names in index order (empty unless classification)."""
+        ...
+
+    def from_frame(self, frame: pd.DataFrame, *, strict: bool) -> Any:
+        """Model input for rows (a table's feature rows; image paths in a column).
+
+        Args:
+            strict: refuse what training never saw (a table's unseen categories).
+        """
+        ...
+
+    def read(
+        self, path: Path, *, chunk_rows: int, strict: bool, skip_invalid: bool
+    ) -> Iterator[InputBatch]:
+        """Model input for a file or folder, in chunks of at most ``chunk_rows``.
+
+        Args:
+            skip_invalid: leave out inputs that cannot be read (each reported in
+                ``InputBatch.rejected``) instead of stopping at the first.
+        """
+        ...
+
+
+@dataclass(frozen=True)
 class Modality:
     """One row: a kind of input. See the module docstring for the order of the calls.
 
@@ -101,6 +151,7 @@ class Modality:
         checks: (config, prepared, features, objective) -> data/preparation checklist items.
         save_inputs: (features, bundle directory) -> the file names written.
         input_files: the files ``save_inputs`` writes (a bundle without them is incomplete).
+        open_inputs: bundle directory -> :class:`BundleInputs` (what ``save_inputs`` wrote).
     """
 
     name: str
@@ -110,3 +161,4 @@ class Modality:
     checks: Callable[[ExperimentConfig, PreparedData, Features, Objective], list[CheckResult]]
     save_inputs: Callable[[Features, Path], list[str]]
     input_files: tuple[str, ...]
+    open_inputs: Callable[[Path], BundleInputs]

@@ -43,6 +43,20 @@ class DataProfile(BaseModel):
     class_counts: dict[str, int]
     inferred_task: str | None
     categorical_share: float
+    # images: the median (height, width) and the channel mode every image is converted to
+    image_size: tuple[int, int] | None = None
+    image_mode: str | None = None
+
+    def describe(self) -> str:
+        """One line on what the data is, for the `train` summary."""
+        if self.image_size is not None:
+            height, width = self.image_size
+            classes = f", {self.n_classes} classes" if self.n_classes else ""
+            return f"{self.n_rows} images (median {height}×{width} px, {self.image_mode}{classes})"
+        return (
+            f"{self.n_rows} rows × {self.n_features} features "
+            f"({len(self.numeric_columns)} numeric, {len(self.categorical_columns)} categorical)"
+        )
 
     @property
     def n_features(self) -> int:

@@ -8,10 +8,12 @@ training split only (``preprocessing``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from trainwell.data.modality import Features, Loaded, Modality, PreparedData
+from trainwell.data.modality import Features, InputBatch, Loaded, Modality, PreparedData
 from trainwell.errors import ConfigError, DataError
 from trainwell.utils.files import write_json
 from trainwell.utils.logging import get_logger
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from trainwell.config.schema import ExperimentConfig
+    from trainwell.data.schema import InputSchema
     from trainwell.data.splitting import Splits
     from trainwell.evaluation.checks import CheckResult
     from trainwell.evaluation.objectives import Objective, Targets
@@ -266,6 +269,68 @@ def save_inputs(features: Features, directory: Path) -> list[str]:
     return [SCHEMA_FILE, PREPROCESSING_FILE]
 
 
+@dataclass(frozen=True)
+class TableInputs:
+    """A bundle's ``schema.json`` and fitted preprocessing: rows -> the model's feature matrix."""
+
+    schema: InputSchema
+    preprocessor: Any
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names in index order (empty unless classification)."""
+        return tuple(self.schema.classes)
+
+    def from_frame(self, frame: pd.DataFrame, *, strict: bool) -> Any:
+        """Validate rows against the schema and run the saved preprocessing.
+
+        Raises:
+            SchemaError: a column is missing or has the wrong type (or, with ``strict``, a
+                category training never saw).
+        """
+        from trainwell.data.preprocessing import transform
+        from trainwell.data.schema import validate_frame
+
+        validated = validate_frame(frame, self.schema, strict_categories=strict)
+        return transform(self.preprocessor, validated, self.schema)
+
+    def read(
+        self, path: Path, *, chunk_rows: int, strict: bool, skip_invalid: bool
+    ) -> Iterator[InputBatch]:
+        """A CSV/Parquet file in chunks of rows (row order kept, no key columns).
+
+        Raises:
+            ConfigError: ``skip_invalid`` (a table is validated as a whole).
+        """
+        from trainwell.data.loading import load_table
+
+        if skip_invalid:
+            raise ConfigError(
+                "--skip-invalid applies to inputs read one by one (image files); a table is "
+                "validated as a whole: fix or drop the rows the error names"
+            )
+        frame = load_table(str(path))
+        for start in range(0, len(frame), chunk_rows):
+            chunk = frame.iloc[start : start + chunk_rows]
+            yield InputBatch(keys={}, X=self.from_frame(chunk, strict=strict), n_rows=len(chunk))
+
+
+def open_inputs(directory: Path) -> TableInputs:
+    """The schema and the fitted ``ColumnTransformer`` a bundle holds."""
+    import json
+
+    from trainwell.data.schema import InputSchema
+    from trainwell.errors import BundleError
+    from trainwell.models.sklearn_models import load_skops
+
+    path = directory / SCHEMA_FILE
+    try:
+        schema = InputSchema.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BundleError(f"cannot read {path}: {exc}") from exc
+    return TableInputs(schema=schema, preprocessor=load_skops(directory / PREPROCESSING_FILE))
+
+
 TABLE = Modality(
     name="table",
     load=load,
@@ -274,4 +339,5 @@ TABLE = Modality(
     checks=checks,
     save_inputs=save_inputs,
     input_files=(SCHEMA_FILE, PREPROCESSING_FILE),
+    open_inputs=open_inputs,
 )

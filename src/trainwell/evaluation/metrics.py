@@ -14,6 +14,7 @@ logger = get_logger(__name__)
 # Metric -> True when larger is better. Used to state the lift over the baseline honestly.
 HIGHER_IS_BETTER: dict[str, bool] = {
     "accuracy": True,
+    "top5_accuracy": True,
     "balanced_accuracy": True,
     "f1_macro": True,
     "roc_auc": True,

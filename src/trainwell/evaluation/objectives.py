@@ -1,8 +1,9 @@
 """What is learned, one row per kind: targets, metrics, the primary metric, the baseline, outputs.
 
 A task kind (``trainwell.tasks.TASKS``) is one modality (how inputs are read and prepared) and
-one objective (this table). Image, text and tabular classification share ``CLASSIFICATION``:
-the same label encoding, metrics, prior baseline and prediction columns.
+one objective (this table). Tabular and text classification share ``CLASSIFICATION``; image
+classification's row reuses its label encoding, baseline and prediction columns and adds top-5
+accuracy, per-class recall and plots (a confusion matrix, the worst-classified images).
 
 Every function here receives plain arrays: encoded targets ``y`` per split, model inputs ``X``
 (whatever the modality produces) and the number of classes. Models follow scikit-learn's verbs:
@@ -12,8 +13,10 @@ detection, lower = more anomalous, as in scikit-learn).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainwell.errors import DataError
@@ -44,6 +47,11 @@ class Targets:
     y: dict[str, Any]
 
 
+def no_report(model: Any, X: Any, y: Any, classes: tuple[str, ...], directory: Path) -> list[Path]:
+    """An objective without plots (tabular tasks today)."""
+    return []
+
+
 @dataclass(frozen=True)
 class Objective:
     """One row of the table.
@@ -65,6 +73,9 @@ class Objective:
         batch_problems: (one batch of encoded targets, n_classes) -> what is wrong with it.
         unseen_problem: (split name, encoded y) -> why evaluation must stop, or None.
         outputs: (model, X, classes) -> prediction columns, in order.
+        report: (model, X, y, classes, directory) -> the plots it wrote for the validation
+            split (a confusion matrix, the worst-classified images); saved under
+            ``output.runs_dir`` and logged to the run.
     """
 
     name: str
@@ -82,6 +93,7 @@ class Objective:
     batch_problems: Callable[[np.ndarray, int], list[str]]
     unseen_problem: Callable[[str, Any], str | None]
     outputs: Callable[[Any, Any, tuple[str, ...]], dict[str, np.ndarray]]
+    report: Callable[[Any, Any, Any, tuple[str, ...], Path], list[Path]] = no_report
 
 
 # --- classification -------------------------------------------------------------------------
@@ -179,6 +191,91 @@ CLASSIFICATION = Objective(
     batch_problems=_label_batch_problems,
     unseen_problem=_unseen_labels,
     outputs=_class_outputs,
+)
+
+
+# --- image classification: the same labels, plus the metrics and plots image people expect ---
+
+TOP_K = 5
+# top-5 accuracy says something only when there are many more classes than 5
+TOP_K_MIN_CLASSES = 10
+
+
+def _image_metrics(y: Any, proba: np.ndarray, n_classes: int) -> dict[str, Any]:
+    import numpy as np
+    from sklearn.metrics import recall_score, top_k_accuracy_score
+
+    out = m.classification_metrics(y, proba, n_classes)
+    labels = np.arange(n_classes)
+    if n_classes >= TOP_K_MIN_CLASSES:
+        out["top5_accuracy"] = float(top_k_accuracy_score(y, proba, k=TOP_K, labels=labels))
+    # in class-index order (the classes are in the bundle's image_spec.json)
+    out["recall_per_class"] = [
+        float(r)
+        for r in recall_score(
+            y, np.argmax(proba, axis=1), labels=labels, average=None, zero_division=0
+        )
+    ]
+    return out
+
+
+def _evaluate_image_classifier(model: Any, X: Any, y: Any, n_classes: int) -> dict[str, Any]:
+    import numpy as np
+
+    return _image_metrics(y, np.asarray(model.predict_proba(X)), n_classes)
+
+
+def _evaluate_prior(baseline: Any, X: Any, y: Any, n_classes: int) -> dict[str, Any]:
+    import numpy as np
+
+    return _image_metrics(y, np.asarray(baseline.predict_proba(X)), n_classes)
+
+
+def _score_image(metric: str, y: Any, raw: np.ndarray, n_classes: int) -> float | None:
+    from sklearn.metrics import top_k_accuracy_score
+
+    if metric == "top5_accuracy":
+        import numpy as np
+
+        labels = np.arange(n_classes)
+        return float(top_k_accuracy_score(y, raw, k=TOP_K, labels=labels))
+    return _score_proba(metric, y, raw, n_classes)
+
+
+def _image_report(
+    model: Any, X: Any, y: Any, classes: tuple[str, ...], directory: Path
+) -> list[Path]:
+    """The validation confusion matrix and a grid of the worst-classified images."""
+    import numpy as np
+
+    from trainwell.evaluation import reports
+
+    proba = np.asarray(model.predict_proba(X))
+    written = [
+        reports.confusion_matrix_png(
+            y, np.argmax(proba, axis=1), classes, directory / reports.CONFUSION_FILE
+        )
+    ]
+    worst = reports.worst_images_png(X, y, proba, classes, directory / reports.WORST_FILE)
+    return [*written, *([worst] if worst is not None else [])]
+
+
+# the same labels, baseline and prediction columns as CLASSIFICATION
+IMAGE_CLASSIFICATION = dataclasses.replace(
+    CLASSIFICATION,
+    evaluate=_evaluate_image_classifier,
+    score_raw=_score_image,
+    metric_names=(
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "log_loss",
+        "roc_auc",
+        "top5_accuracy",
+    ),
+    primary="accuracy",
+    evaluate_baseline=_evaluate_prior,
+    report=_image_report,
 )
 
 

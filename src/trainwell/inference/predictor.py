@@ -1,31 +1,47 @@
-"""Validated batch inference from a saved bundle — the same path `predict` and `serve` use."""
+"""Validated batch inference from a saved bundle — the same path `predict` and `serve` use.
+
+The predictor knows no modality: the bundle's task row names one, whose ``open_inputs`` reads
+the input spec the bundle holds and turns new input (rows, a file, a folder of images) into model
+input exactly as training did; the objective's ``outputs`` turns model output into columns.
+"""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainwell.data.preprocessing import transform
-from trainwell.data.schema import InputSchema, validate_frame
-from trainwell.errors import BundleError, ConfigError, ModelError
-from trainwell.inference.bundle import (
-    MODEL_DIR,
-    PREPROCESSING_FILE,
-    SCHEMA_FILE,
-    VerifiedBundle,
-    verify_bundle,
-)
+from trainwell.errors import BundleError, ConfigError, DataError, ModelError
+from trainwell.inference.bundle import MODEL_DIR, VerifiedBundle, verify_bundle
 from trainwell.tasks import TaskSpec, get_task
 from trainwell.utils.logging import get_logger
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
+
+    from trainwell.data.modality import BundleInputs, InputBatch
 
 logger = get_logger(__name__)
 
 DEFAULT_CHUNK_ROWS = 50_000
+PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
+REJECTED_SUFFIX = ".rejected.csv"
+
+
+@dataclass(frozen=True)
+class PredictionReport:
+    """What ``predict_file`` wrote.
+
+    Attributes:
+        rows: predictions written.
+        rejected: inputs skipped because they could not be read (``skip_invalid``).
+        rejected_path: the CSV listing them (name, reason), when any were skipped.
+    """
+
+    rows: int
+    rejected: int = 0
+    rejected_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -38,46 +54,42 @@ class Predictor:
     """
 
     bundle: VerifiedBundle
-    schema: InputSchema
-    preprocessor: Any
+    inputs: BundleInputs
     model: Any
     task: TaskSpec
 
     @classmethod
     def load(cls, path: Path) -> Predictor:
-        """Verify the bundle's hashes, then load schema, preprocessing and model.
+        """Verify the bundle's hashes, then load its input spec and its model.
 
         Raises:
-            BundleError: the bundle is missing, altered, or names an unknown architecture.
+            BundleError: the bundle is missing, altered, or names an unknown task or
+                architecture.
         """
         from trainwell.models.registry import get_spec
-        from trainwell.models.sklearn_models import load_skops
 
         bundle = verify_bundle(path)
         try:
             task = get_task(str(bundle.manifest.get("task", "")))
         except ConfigError as exc:
             raise BundleError(f"bundle {path}: {exc}") from exc
-        schema = InputSchema.model_validate(bundle.read_json(SCHEMA_FILE))
         architecture = str(bundle.manifest.get("architecture", ""))
         try:
             spec = get_spec(architecture)
         except ModelError as exc:
             raise BundleError(f"bundle {path}: {exc}") from exc
-        preprocessor = load_skops(path / PREPROCESSING_FILE)
+        inputs = task.modality.open_inputs(path)
         model = spec.load(path / MODEL_DIR)
-        return cls(
-            bundle=bundle,
-            schema=schema,
-            preprocessor=preprocessor,
-            model=model,
-            task=task,
-        )
+        return cls(bundle=bundle, inputs=inputs, model=model, task=task)
 
-    def features(self, frame: pd.DataFrame, *, strict_categories: bool = False) -> np.ndarray:
-        """Validate rows against the schema and run the saved preprocessing."""
-        validated = validate_frame(frame, self.schema, strict_categories=strict_categories)
-        return transform(self.preprocessor, validated, self.schema)
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """Class names in index order (empty unless classification)."""
+        return self.inputs.classes
+
+    def features(self, frame: pd.DataFrame, *, strict_categories: bool = False) -> Any:
+        """Model input for ``frame``, validated against the bundle's input spec."""
+        return self.inputs.from_frame(frame, strict=strict_categories)
 
     def predict_frame(
         self, frame: pd.DataFrame, *, strict_categories: bool = False
@@ -86,8 +98,16 @@ class Predictor:
         import pandas as pd
 
         X = self.features(frame, strict_categories=strict_categories)
-        columns = self.task.objective.outputs(self.model, X, tuple(self.schema.classes))
+        columns = self.task.objective.outputs(self.model, X, self.classes)
         return pd.DataFrame(columns, index=frame.index)
+
+    def _predict_batch(self, batch: InputBatch) -> pd.DataFrame:
+        import pandas as pd
+
+        if batch.n_rows == 0:
+            return pd.DataFrame()
+        columns = self.task.objective.outputs(self.model, batch.X, self.classes)
+        return pd.DataFrame({**batch.keys, **columns})
 
     def predict_file(
         self,
@@ -96,33 +116,59 @@ class Predictor:
         *,
         chunk_rows: int = DEFAULT_CHUNK_ROWS,
         strict_categories: bool = False,
-    ) -> int:
-        """Predict a CSV/Parquet file in chunks and write a CSV/Parquet of predictions.
+        skip_invalid: bool = False,
+    ) -> PredictionReport:
+        """Predict a file or folder in chunks and write a CSV/Parquet of predictions.
 
-        The output keeps the input's row order; it is written to a temporary file first and
-        renamed, so a failure leaves no partial output.
+        The output keeps the input's order. It is written to a temporary file first and renamed,
+        so a failure leaves no partial output. With ``skip_invalid``, inputs that cannot be read
+        are left out and listed in ``<output stem>.rejected.csv`` (name, reason).
 
-        Returns:
-            The number of rows predicted.
+        Raises:
+            DataError: an input cannot be read (without ``skip_invalid``), or none could.
+            SchemaError: rows do not match the bundle's schema.
         """
         import pandas as pd
 
-        from trainwell.data.loading import load_table
-
-        frame = load_table(str(input_path))
-        parts = [
-            self.predict_frame(
-                frame.iloc[start : start + chunk_rows], strict_categories=strict_categories
-            )
-            for start in range(0, len(frame), chunk_rows)
-        ]
-        result = pd.concat(parts)
         output_path.parent.mkdir(parents=True, exist_ok=True)
         staging = output_path.with_name(f".{output_path.name}.partial")
-        if output_path.suffix.lower() in {".parquet", ".pq"}:
-            result.to_parquet(staging, index=False)
-        else:
-            result.to_csv(staging, index=False)
-        staging.replace(output_path)
-        logger.info("predictions_written", path=str(output_path), rows=len(result))
-        return len(result)
+        parquet = output_path.suffix.lower() in PARQUET_SUFFIXES
+        parts: list[pd.DataFrame] = []
+        rejected: list[tuple[str, str]] = []
+        rows = 0
+        try:
+            batches = self.inputs.read(
+                input_path,
+                chunk_rows=chunk_rows,
+                strict=strict_categories,
+                skip_invalid=skip_invalid,
+            )
+            for batch in batches:
+                rejected.extend(batch.rejected)
+                predicted = self._predict_batch(batch)
+                if predicted.empty:
+                    continue
+                rows += len(predicted)
+                if parquet:
+                    parts.append(predicted)
+                else:  # CSV: written batch by batch
+                    first = rows == len(predicted)
+                    predicted.to_csv(staging, mode="w" if first else "a", header=first, index=False)
+            if rows == 0:
+                raise DataError(f"nothing could be predicted from {input_path}")
+            if parquet:
+                pd.concat(parts).to_parquet(staging, index=False)
+            staging.replace(output_path)
+        finally:
+            staging.unlink(missing_ok=True)
+        report = PredictionReport(rows=rows, rejected=len(rejected))
+        if rejected:
+            rejected_path = output_path.with_name(output_path.stem + REJECTED_SUFFIX)
+            with rejected_path.open("w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["input", "reason"])
+                writer.writerows(rejected)
+            report = PredictionReport(rows, len(rejected), rejected_path)
+            logger.warning("inputs_rejected", count=len(rejected), listed_in=str(rejected_path))
+        logger.info("predictions_written", path=str(output_path), rows=rows)
+        return report

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from trainwell.errors import ModelError
-from trainwell.models import gbm, sklearn_models, torch_entries
+from trainwell.models import gbm, sklearn_models, torch_entries, vision_entries
 from trainwell.models.fitting import FitFn, fit_estimator, fit_in_stages, fit_with_eval_set
 
 Builder = Callable[[str, int, dict[str, Any]], Any]
@@ -29,6 +29,8 @@ Loader = Callable[[Path], Any]
 
 TABULAR = frozenset({"tabular-classification", "tabular-regression"})
 ANOMALY = frozenset({"anomaly-detection"})
+IMAGE_CLASSIFICATION = frozenset({"image-classification"})
+VISION_REQUIRES = ("torch", "torchvision", "timm")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class ArchitectureSpec:
         fit_errors: library errors a bad hyperparameter raises at fit time, as
             (module, class name), imported only when a fit fails.
         summary: one line for `advise` and `--help`.
+        pretrained: has pretrained weights; ``model.pretrained``/``model.weights`` reach its
+            builder as the ``pretrained``/``weights`` parameters (other rows refuse them).
     """
 
     name: str
@@ -70,6 +74,7 @@ class ArchitectureSpec:
     summary: str
     threads_param: str | None = None
     fit_errors: tuple[tuple[str, str], ...] = ()
+    pretrained: bool = False
 
 
 ARCHITECTURES: dict[str, ArchitectureSpec] = {
@@ -244,30 +249,82 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
 }
 
 
+def _image_row(name: str, summary: str) -> ArchitectureSpec:
+    """An image classifier trained by the Trainer (timm models, or trainwell's small CNN)."""
+    small = name == vision_entries.SMALL_CNN
+    return ArchitectureSpec(
+        name=name,
+        library="PyTorch" if small else "timm",
+        tasks=IMAGE_CLASSIFICATION,
+        modality="image",
+        loop=True,
+        extra="vision",
+        requires=VISION_REQUIRES,
+        encoding="ordinal",
+        scale=False,
+        build=vision_entries.builder(name),
+        fit=fit_with_eval_set,
+        save=vision_entries.save,
+        load=vision_entries.load,
+        summary=summary,
+        pretrained=not small,
+    )
+
+
+ARCHITECTURES.update(
+    {
+        name: _image_row(name, summary)
+        for name, summary in vision_entries.IMAGE_ARCHITECTURES.items()
+    }
+)
+
+
 def get_spec(name: str) -> ArchitectureSpec:
-    """The row for ``name``.
+    """The row for ``name``; ``timm:<model>`` is a row for any model timm can build.
 
     Raises:
         ModelError: the name is unknown (the message lists the known names).
     """
+    if name.startswith(vision_entries.TIMM_PREFIX):
+        return _timm_row(name)
     try:
         return ARCHITECTURES[name]
     except KeyError:
         known = ", ".join(sorted(ARCHITECTURES))
-        raise ModelError(f"unknown architecture {name!r} (known: auto, {known})") from None
+        raise ModelError(
+            f"unknown architecture {name!r} (known: auto, {known}, or timm:<any timm model>)"
+        ) from None
+
+
+def _timm_row(name: str) -> ArchitectureSpec:
+    """The passthrough row of ``timm:<model>`` (needs timm to check the name)."""
+    model = vision_entries.model_name(name)
+    if is_importable(VISION_REQUIRES) and not vision_entries.is_timm_model(model):
+        raise ModelError(
+            f"unknown timm model {model!r} in {name!r}: timm.list_models('{model[:8]}*') "
+            "lists the names"
+        )
+    return _image_row(name, f"{model} (timm), through the timm: passthrough")
+
+
+def is_importable(modules: tuple[str, ...]) -> bool:
+    """True when every module can be imported in this install."""
+    return all(importlib.util.find_spec(module) is not None for module in modules)
 
 
 def is_available(name: str) -> bool:
-    """True when ``name`` is registered and its packages import in this install."""
+    """True when ``name`` is registered (or a ``timm:`` model) and its packages import here."""
+    if name.startswith(vision_entries.TIMM_PREFIX):
+        return is_importable(VISION_REQUIRES)
     spec = ARCHITECTURES.get(name)
     if spec is None:
         return False
-    return all(importlib.util.find_spec(module) is not None for module in spec.requires)
+    return is_importable(spec.requires)
 
 
 def require_available(spec: ArchitectureSpec) -> None:
     """Raise a ModelError naming the extra to install when ``spec`` is not importable."""
-    if not is_available(spec.name):
+    if not is_importable(spec.requires):
         hint = f"pip install 'trainwell[{spec.extra}]'" if spec.extra else "reinstall trainwell"
         raise ModelError(f"architecture {spec.name!r} is not installed here: {hint}")
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -34,7 +34,7 @@ from trainwell.training import distributed
 from trainwell.training.callbacks import Callback
 from trainwell.training.data import ArrayDataset, check_finite
 from trainwell.training.settings import TrainerSettings
-from trainwell.training.trainer import MetricsFn, Trainer
+from trainwell.training.trainer import MetricsFn, StepFn, Trainer
 from trainwell.utils.seeding import seed_everything
 
 WEIGHTS_FILE = "weights.safetensors"
@@ -127,8 +127,17 @@ class TorchEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
         n_outputs: int,
         loss_fn: nn.Module,
         metrics_fn: MetricsFn | None = None,
+        *,
+        step: StepFn | None = None,
+        optimizer: Callable[[nn.Module], torch.optim.Optimizer] | None = None,
     ) -> None:
-        """Seed, build the module, train it through the Trainer, keep it in eval mode."""
+        """Seed, build the module, train it through the Trainer, keep it in eval mode.
+
+        Args:
+            step: the Trainer's step function (None: ``loss_fn(module(inputs), targets)``).
+            optimizer: builds the optimizer for the new module (None: the loop's optimizer
+                over all parameters).
+        """
         settings = self.trainer_settings()
         if settings.devices > 1 and not distributed.is_launched():
             raise TrainingError(
@@ -145,13 +154,19 @@ class TorchEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             settings,
             callbacks=list(self.callbacks or []),
             metrics_fn=metrics_fn,
+            optimizer=None if optimizer is None else optimizer(module),
             architecture=self._architecture,
+            step=step,
         )
         result = trainer.fit(train, valid)
         self.module_ = module.eval()
         self.n_outputs_ = n_outputs
         self.history_ = result.history
         self.n_iter_ = result.epochs_completed
+
+    def input_tensor(self, X: Any) -> Tensor:
+        """X as the tensor the module receives at evaluation (the checklist's probe feeds it)."""
+        return torch.from_numpy(as_features(X))
 
     def _forward(self, X: Any) -> np.ndarray:
         """Module outputs for X, in batches, in eval mode without autograd: float32 numpy."""

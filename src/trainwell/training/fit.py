@@ -56,9 +56,17 @@ def build_model(
             tuning's thread count).
 
     Raises:
-        ModelError: the builder refused a parameter (an unknown name, a bad value).
+        ModelError: the builder refused a parameter (an unknown name, a bad value), or
+            pretrained weights were asked of an architecture without them.
     """
     params = dict(config.model.params)
+    if config.model.uses_pretrained:
+        if not spec.pretrained:
+            raise ModelError(
+                f"{spec.name} has no pretrained weights: drop model.pretrained/model.weights "
+                "(they apply to image architectures)"
+            )
+        params.update(pretrained=True, weights=config.model.weights)
     if spec.loop:
         params = {
             **loop_params(config, checkpoint_dir),

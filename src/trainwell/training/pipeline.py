@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -44,6 +44,7 @@ logger = get_logger(__name__)
 SLUG_MAX_LENGTH = 40
 RUN_SUFFIX_LENGTH = 6
 SPLIT_NAMES = ("train", "valid", "test")
+NVIDIA_DRIVER = Path("/proc/driver/nvidia/version")
 # set by `trainwell train` before it launches DDP workers (see cli._train_distributed)
 DDP_RUN_ID = "TRAINWELL_RUN_ID"
 TORCH_ONLY_CHECKS = (
@@ -168,7 +169,9 @@ def choose_architecture(
             rows=profile.n_rows,
             size_bytes=prepared.size_bytes or profile.memory_bytes,
             categorical_share=profile.categorical_share,
-            n_features=profile.n_features,
+            n_features=profile.n_features or None,
+            hardware=_hardware(config.training.device),
+            images=_image_scale(profile),
         )
     )
     candidates = [advice.primary, *advice.alternatives]
@@ -213,6 +216,22 @@ def choose_architecture(
     raise ModelError(
         f"no architecture for {task} is installed here; try pip install 'trainwell[tabular]'"
     )
+
+
+def _hardware(device: str) -> Literal["cpu", "cuda"]:
+    """What the advisor is told: CUDA when asked for, or when `auto` finds an NVIDIA driver
+    (read from /proc, so no torch import for a run that may not need torch)."""
+    if device == "cuda" or (device == "auto" and NVIDIA_DRIVER.exists()):
+        return "cuda"
+    return "cpu"
+
+
+def _image_scale(profile: DataProfile) -> Literal["tiny", "photo"] | None:
+    from trainwell.advise.profile import TINY_IMAGE_SIDE
+
+    if profile.image_size is None:
+        return None
+    return "tiny" if max(profile.image_size) <= TINY_IMAGE_SIDE else "photo"
 
 
 def fit_model(
@@ -467,8 +486,10 @@ def run_training(config: ExperimentConfig) -> TrainResult:
             tracker.log_metrics(
                 {f"{split}/{k}": v for k, v in metrics[split].items() if isinstance(v, float)}
             )
+        bundle_name = _bundle_name(config, prepared.dataset, spec.name)
+        _write_reports(setup, model, bundle_name, tracker)
         # 8. bundle
-        destination = Path(config.output.dir) / _bundle_name(config, prepared.dataset, spec.name)
+        destination = Path(config.output.dir) / bundle_name
 
         def fill(directory: Path) -> None:
             (directory / bundle_io.CONFIG_FILE).write_text(
@@ -531,6 +552,28 @@ def _fit_tracked(setup: RunSetup, tracker: NullTracker | RunTracker) -> Any:
     checkpoint_dir = checkpoint_dir_for(setup.config, setup.prepared.dataset, setup.spec.name)
     logger.info("checkpoints", directory=str(checkpoint_dir))
     return fit_model(setup, [MetricsLogger(tracker.log_metrics)], checkpoint_dir)
+
+
+def _write_reports(
+    setup: RunSetup, model: Any, bundle_name: str, tracker: NullTracker | RunTracker
+) -> None:
+    """The objective's plots for the validation split, under ``output.runs_dir`` and the run."""
+    features = setup.features
+    y_valid = features.y.get("valid")
+    if y_valid is None or len(y_valid) == 0:
+        return
+    directory = (
+        Path(setup.config.output.runs_dir)
+        / _experiment_slug(setup.config, setup.prepared.dataset)
+        / "reports"
+        / bundle_name
+    )
+    written = setup.objective.report(
+        model, features.X["valid"], y_valid, features.classes, directory
+    )
+    if written:
+        logger.info("reports_written", directory=str(directory), files=[p.name for p in written])
+        tracker.log_artifacts(directory, "reports")
 
 
 def refuse_unseen_labels(setup: RunSetup) -> None:

@@ -14,7 +14,10 @@
    micro-batches: clip, step, schedule, ``zero_grad(set_to_none=True)``, log, callbacks,
    checkpoint. Per epoch: validate, callbacks (early stopping), checkpoint.
 
-One override point, Keras's ``compute_loss``: subclass and change how a batch's loss is computed.
+How a batch becomes a loss is the step function: ``step(model, inputs, targets) -> loss``, run
+under autocast. The default is ``compute_loss(model(inputs), targets)`` (Keras's override point:
+subclass and change it); a task family passes its own step (mixup on image batches, a causal-LM
+step with masked labels) and keeps everything else the loop does.
 The caller seeds the RNGs before building the model (``seed_everything``); ``settings.seed``
 fixes the data order.
 """
@@ -51,6 +54,8 @@ logger = get_logger(__name__)
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 MetricsFn = Callable[[Tensor, Tensor], Mapping[str, float]]
+# step(model, inputs, targets) -> the batch's loss (under autocast); None: compute_loss(model(x), y)
+StepFn = Callable[[nn.Module, Tensor, Tensor], Tensor]
 SGD_MOMENTUM = 0.9
 # The `step` schedule multiplies the LR by STEP_GAMMA at each fraction of the post-warmup steps.
 STEP_GAMMA = 0.1
@@ -140,8 +145,11 @@ class Trainer:
         callbacks: see :mod:`trainwell.training.callbacks`; early stopping is added from
             ``settings.early_stopping_patience``.
         metrics_fn: extra validation metrics from all outputs and targets, logged as ``val/*``.
-        optimizer: an optimizer built on ``model.parameters()`` instead of ``settings.optimizer``.
+        optimizer: an optimizer built on ``model.parameters()`` instead of ``settings.optimizer``
+            (parameter groups with their own learning rates, e.g. a slower backbone).
         architecture: the name checkpoints record (a resume refuses another one).
+        step: how one training batch becomes a loss (see the module docstring); validation
+            always uses ``compute_loss(model(inputs), targets)``.
 
     Example:
         >>> trainer = Trainer(nn.Linear(4, 1), nn.MSELoss(), TrainerSettings(epochs=1))
@@ -157,8 +165,10 @@ class Trainer:
         metrics_fn: MetricsFn | None = None,
         optimizer: torch.optim.Optimizer | None = None,
         architecture: str | None = None,
+        step: StepFn | None = None,
     ) -> None:
         self.model = model
+        self.step = step
         self.loss_fn = loss_fn
         self.settings = settings if settings is not None else TrainerSettings()
         self.callbacks = list(callbacks)
@@ -382,7 +392,11 @@ class Trainer:
                     )
                     with sync:  # DDP all-reduces gradients only on the group's last backward
                         with autocast():
-                            loss = self.compute_loss(train_model(inputs), targets)
+                            loss = (
+                                self.compute_loss(train_model(inputs), targets)
+                                if self.step is None
+                                else self.step(train_model, inputs, targets)
+                            )
                         scaled = self.scaler.scale(loss / group_size if group_size > 1 else loss)
                         scaled.backward()  # type: ignore[no-untyped-call]
                     self._pending_losses.append(loss.detach())

@@ -15,6 +15,7 @@ from typing import Any
 
 from trainwell.config.tune import ParamSpec, TuneConfig
 from trainwell.errors import ConfigError
+from trainwell.models.vision_entries import IMAGE_ARCHITECTURES, TIMM_PREFIX
 
 SpaceTable = dict[str, dict[str, Any]]
 
@@ -61,6 +62,17 @@ _TORCH: SpaceTable = {
     "training.batch_size": {"type": "categorical", "choices": [64, 128, 256, 512]},
 }
 
+# Image classifiers: the optimiser, regularisation and augmentation strength (the share of the
+# image a random crop keeps, RandAugment's magnitude), the knobs fine-tuning recipes tune first.
+_IMAGE: SpaceTable = {
+    "training.learning_rate": {"type": "float", "low": 1e-4, "high": 3e-3, "log": True},
+    "training.weight_decay": {"type": "float", "low": 1e-6, "high": 5e-2, "log": True},
+    "model.params.crop_scale": {"type": "float", "low": 0.3, "high": 1.0},
+    "model.params.auto_augment": {"type": "categorical", "choices": ["none", "randaugment"]},
+    "model.params.magnitude": {"type": "int", "low": 3, "high": 15},
+    "model.params.label_smoothing": {"type": "float", "low": 0.0, "high": 0.2},
+}
+
 DEFAULT_SPACES: dict[str, dict[str, SpaceTable]] = {
     "sklearn-hgb": {"tabular-classification": _HGB, "tabular-regression": _HGB},
     "sklearn-rf": {"tabular-classification": _RANDOM_FOREST, "tabular-regression": _RANDOM_FOREST},
@@ -87,6 +99,7 @@ DEFAULT_SPACES: dict[str, dict[str, SpaceTable]] = {
     "mlp": {"tabular-classification": _TORCH, "tabular-regression": _TORCH},
     "ft-transformer": {"tabular-classification": _TORCH, "tabular-regression": _TORCH},
     "autoencoder": {"anomaly-detection": _TORCH},
+    **{name: {"image-classification": _IMAGE} for name in IMAGE_ARCHITECTURES},
 }
 
 
@@ -96,7 +109,9 @@ def default_space(architecture: str, task: str) -> dict[str, ParamSpec]:
     Raises:
         ConfigError: no default space is written for this architecture and task.
     """
-    by_task = DEFAULT_SPACES.get(architecture, {})
+    # a `timm:<model>` passthrough row tunes like the named image rows
+    passthrough = {"image-classification": _IMAGE} if architecture.startswith(TIMM_PREFIX) else {}
+    by_task = DEFAULT_SPACES.get(architecture, passthrough)
     if task not in by_task:
         raise ConfigError(
             f"no default search space for {architecture} on {task}: write one under "

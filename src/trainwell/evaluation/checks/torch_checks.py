@@ -6,12 +6,16 @@ Each runs the real estimator (and so the real Trainer) on a few rows with a prob
   forward pass — its batch size, ``module.training`` and whether autograd was on — to prove
   validation ran in ``eval()`` without gradients and training resumed in ``train()``; it
   measures the peak memory of those steps and loads the first checkpoint to see what it holds;
+* models that augment their training inputs (``augments_inputs``, e.g. image classifiers) also
+  get ``augmentation.valid``: the probe's two validation passes over the same rows must have
+  fed the model identical inputs, which random transforms on validation would break;
 * an *overfit fit* trains on one small batch for ``OVERFIT_STEPS`` steps and requires the
   loss to fall to ``OVERFIT_LOSS_RATIO`` of its first value.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from trainwell.errors import DataError
 from trainwell.evaluation.checks.result import CheckResult, fired, passed
 from trainwell.evaluation.checks.run_checks import (
     BYTES_PER_MIB,
@@ -41,6 +46,7 @@ PROBE_TRAIN_ROWS = 48
 # Validation batches get a size no training batch has, so the probe can tell them apart.
 PROBE_VALID_ROWS = 7
 PROBE_EPOCHS = 2
+TORCH_CHECK_IDS = ("one_batch.overfit", "eval_mode", "memory", "checkpoint.completeness")
 PROC_STATUS = Path("/proc/self/status")
 PROC_CLEAR_REFS = Path("/proc/self/clear_refs")
 RESET_PEAK_RSS = "5"
@@ -54,6 +60,7 @@ class ForwardRecord:
     batch: int
     training: bool
     grad_enabled: bool
+    inputs_sha256: str | None = None
 
 
 @dataclass
@@ -71,8 +78,14 @@ class Probe(Callback):
         def hook(module: nn.Module, args: tuple[Any, ...], output: Any) -> None:
             del output
             first = args[0] if args else None
-            batch = int(first.shape[0]) if isinstance(first, torch.Tensor) else -1
-            self.records.append(ForwardRecord(batch, module.training, torch.is_grad_enabled()))
+            batch, digest = -1, None
+            if isinstance(first, torch.Tensor):
+                batch = int(first.shape[0])
+                data = first.detach().float().cpu().contiguous().numpy().tobytes()
+                digest = hashlib.sha256(data).hexdigest()
+            self.records.append(
+                ForwardRecord(batch, module.training, torch.is_grad_enabled(), digest)
+            )
 
         self.handle = trainer.model.register_forward_hook(hook)
 
@@ -126,15 +139,16 @@ class TorchCheckInput:
         build: ``build(**overrides)`` -> an unfitted estimator with the run's loop settings
             (no resume, no progress bar, no early stopping, one device) and the overrides
             applied (the checks' short fits set epochs, batch size, checkpoints, callbacks).
-        X_train, X_valid: model inputs.
+        X_train, X_valid: model inputs (arrays, or what the modality produces: they are
+            sliced by rows and handed to the estimator).
         y_train, y_valid: encoded targets; None when the objective is unsupervised.
         batch_size, device, scheduler: the run's `training.*` values.
     """
 
     build: Callable[..., Any]
-    X_train: np.ndarray
+    X_train: Any
     y_train: np.ndarray | None
-    X_valid: np.ndarray
+    X_valid: Any
     y_valid: np.ndarray | None
     batch_size: int
     device: str
@@ -210,9 +224,7 @@ def probe_fit(run: TorchCheckInput) -> ProbeResult:
     batch = min(run.batch_size, available_rows)
     n_train = batch * (available_rows // batch)  # whole batches only: every one has `batch` rows
     n_valid = probe_valid_rows(run, batch)
-    probe = Probe(
-        valid_inputs=torch.from_numpy(np.ascontiguousarray(run.X_valid[:n_valid], dtype=np.float32))
-    )
+    probe = Probe(valid_inputs=run.build().input_tensor(run.X_valid[:n_valid]))
     with tempfile.TemporaryDirectory(prefix="trainwell-probe-") as tmp:
         model = run.build(
             epochs=PROBE_EPOCHS,
@@ -344,12 +356,59 @@ def check_checkpoint_completeness(run: TorchCheckInput, probe: ProbeResult) -> C
     )
 
 
+def check_valid_augmentation(probe: ProbeResult) -> CheckResult:
+    """Two validation passes over the same rows must feed the model identical inputs."""
+    cid = "augmentation.valid"
+    digests = [r.inputs_sha256 for r in probe.records if r.batch == probe.valid_batch]
+    details = {"validation_passes": len(digests)}
+    if len(digests) < PROBE_EPOCHS:
+        return fired(
+            cid,
+            "warn",
+            f"saw {len(digests)} validation pass(es), need {PROBE_EPOCHS} to compare inputs",
+            "give the run a validation split of at least a few rows",
+            **details,
+        )
+    if len(set(digests)) > 1:
+        return fired(
+            cid,
+            "fail",
+            "two validation passes over the same rows fed the model different inputs: "
+            "random augmentation is applied to validation data",
+            "use the deterministic eval transform (resize, center crop, normalise) for "
+            "validation, test and prediction; augment only the training split",
+            **details,
+        )
+    return passed(
+        cid,
+        f"{len(digests)} validation passes over the same rows fed identical inputs "
+        "(augmentation is applied to training only)",
+        **details,
+    )
+
+
 def run_torch_checks(run: TorchCheckInput) -> list[CheckResult]:
-    """Overfit one batch, eval mode, memory and checkpoint completeness for a torch model."""
-    probe = probe_fit(run)
-    return [
-        check_overfit_one_batch(run),
+    """Overfit one batch, eval mode, memory and checkpoint completeness for a torch model
+    (and the validation-augmentation check for models that augment their inputs)."""
+    try:
+        probe = probe_fit(run)
+        overfit = check_overfit_one_batch(run)
+    except DataError as exc:  # the rows cannot be read (a corrupt image): say so per check
+        return [
+            fired(
+                cid,
+                "fail",
+                f"the probe fit could not read its rows: {exc}",
+                "fix the data first (the data checks above name the files)",
+            )
+            for cid in TORCH_CHECK_IDS
+        ]
+    results = [
+        overfit,
         check_eval_mode(run, probe),
         check_torch_memory(run, probe),
         check_checkpoint_completeness(run, probe),
     ]
+    if getattr(run.build(), "augments_inputs", False):
+        results.insert(2, check_valid_augmentation(probe))
+    return results
