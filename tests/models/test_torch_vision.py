@@ -529,3 +529,31 @@ def test_registry_builder() -> None:
     with pytest.raises(TypeError):
         build("classification", 0, {"no_such_param": 1})
     assert tv.ESTIMATORS["ImageClassifier"] is ImageClassifier
+
+
+def test_exact_resume_with_augmentation_freezing_and_mixup(tmp_path: Path) -> None:
+    """3 epochs straight == 1 epoch, then resumed to 3 from its checkpoint: the same weights.
+
+    The random crops, RandAugment, mixup and the frozen-backbone phase all continue where the
+    checkpoint left them (the Trainer restores the RNG and the data position)."""
+    images, labels = stripes(24)
+    params: dict[str, Any] = {
+        "auto_augment": "randaugment",
+        "mixup": 0.4,
+        "freeze_backbone_epochs": 2,
+        "random_state": 3,
+    }
+
+    def fitted(epochs: int, directory: Path, resume: str | None) -> ImageClassifier:
+        clf = ImageClassifier("small-cnn", **params, loop=loop(epochs=epochs, resume=resume))
+        clf.checkpoint_dir = str(directory)
+        return clf.fit(images, labels)
+
+    straight = fitted(3, tmp_path / "straight", None)
+    fitted(1, tmp_path / "resumed", None)
+    resumed = fitted(3, tmp_path / "resumed", "latest")
+    for (name, a), b in zip(
+        straight.module_.state_dict().items(), resumed.module_.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    np.testing.assert_array_equal(straight.predict_proba(images), resumed.predict_proba(images))
