@@ -534,8 +534,8 @@ def _weights_file(weights: str) -> Path:
     if path.suffix != ".safetensors":
         raise ModelError(
             f"model.weights={weights} is not a .safetensors file: trainwell never unpickles "
-            "weights; convert it once with safetensors.torch.save_file(torch.load(path), "
-            "'model.safetensors') where you trust the file"
+            "weights; convert it once with safetensors.torch.save_file(torch.load(path, "
+            "weights_only=True), 'model.safetensors') where you trust the file"
         )
     return path
 
