@@ -534,8 +534,8 @@ def _weights_file(weights: str) -> Path:
     if path.suffix != ".safetensors":
         raise ModelError(
             f"model.weights={weights} is not a .safetensors file: trainwell never unpickles "
-            "weights; convert it once with safetensors.torch.save_file(torch.load(path, "
-            "weights_only=True), 'model.safetensors') where you trust the file"
+            "weights; convert it once, where you trust the file, with "
+            "save_file(torch.load(p, weights_only=True), 'model.safetensors') (safetensors.torch)"
         )
     return path
 
