@@ -74,7 +74,9 @@ ARTEFACTS = (
     "predict.csv",
 )
 VOLATILE_MANIFEST = ("created_at", "run_id", "environment")
-UNHASHED_FILES = frozenset({"checks.json", "model/estimator.json"})
+# samples.csv (export's parity rows, added after capture): raw test rows that follow from the
+# split, which metrics.json and predict.csv already cover
+UNHASHED_FILES = frozenset({"checks.json", "model/estimator.json", "samples.csv"})
 UNHASHED_SUFFIXES = (".skops", ".cbm")
 # Files of computed floats: their bytes differ in the last bits between CPUs (AVX2 vs AVX-512
 # BLAS and libm paths), so their hashes are not compared; their numbers are (metrics.json and

@@ -417,6 +417,27 @@ def _check_imbalance(prepared: PreparedData, ratio: float) -> CheckResult:
     return passed(cid, f"classes within {found:.1f}× of each other in training", **details)
 
 
+SAMPLES_DIR = "samples"
+# held-out images a bundle keeps for export's parity gate
+SAMPLE_IMAGES = 32
+
+
+def save_samples(prepared: PreparedData, features: Features, directory: Path) -> list[str]:
+    """Up to ``SAMPLE_IMAGES`` held-out images (test split, else validation) as lossless PNGs
+    in ``samples/``, decoded and converted to the bundle's mode, at their native size: what
+    export's parity gate feeds both runtimes."""
+    held = features.X["test"] if len(features.X["test"]) else features.X["valid"]
+    if not len(held):
+        return []
+    (directory / SAMPLES_DIR).mkdir()
+    names = []
+    for i in range(min(SAMPLE_IMAGES, len(held))):
+        name = f"{SAMPLES_DIR}/{i:04d}.png"
+        held.open(i).save(directory / name, format="PNG")
+        names.append(name)
+    return names
+
+
 def save_inputs(features: Features, directory: Path) -> list[str]:
     """``image_spec.json``: classes and their index map, channel mode, conversion rule."""
     write_json(directory / SPEC_FILE, features.schema.model_dump(mode="json"))
@@ -428,11 +449,30 @@ class ImageInputs:
     """A bundle's ``image_spec.json``: new image files -> an :class:`ImageSet` the model reads."""
 
     spec: ImageSpec
+    directory: Path | None = None
 
     @property
     def classes(self) -> tuple[str, ...]:
         """Class names in index order."""
         return self.spec.classes
+
+    def samples(self) -> Any | None:
+        """The remembered held-out images (None when the bundle has none)."""
+        from trainwell.data import image_io
+
+        folder = None if self.directory is None else self.directory / SAMPLES_DIR
+        if folder is None or not folder.is_dir():
+            return None
+        paths = sorted(str(p) for p in folder.glob("*.png"))
+        return image_io.ImageSet.from_files(paths, self.spec.mode) if paths else None
+
+    def preprocess(self, X: Any) -> Any:
+        """Images have no fitted preprocessing: X unchanged."""
+        return X
+
+    def for_graph(self) -> ImageInputs:
+        """Images have no fitted preprocessing to hold in a graph: the same input."""
+        return self
 
     def from_frame(self, frame: pd.DataFrame, *, strict: bool) -> Any:
         """The images named in the frame's path column (``image_spec.image_column``)."""
@@ -489,7 +529,7 @@ def open_inputs(directory: Path) -> ImageInputs:
         raise BundleError(f"cannot read {path}: {exc}") from exc
     if int(document.get("format_version", 0)) > SPEC_VERSION:
         raise BundleError(f"{path} was written by a newer trainwell: upgrade trainwell")
-    return ImageInputs(ImageSpec.model_validate(document))
+    return ImageInputs(ImageSpec.model_validate(document), directory=directory)
 
 
 IMAGE = Modality(
@@ -501,4 +541,5 @@ IMAGE = Modality(
     save_inputs=save_inputs,
     input_files=(SPEC_FILE,),
     open_inputs=open_inputs,
+    save_samples=save_samples,
 )

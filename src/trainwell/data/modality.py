@@ -138,6 +138,22 @@ class BundleInputs(Protocol):
         """
         ...
 
+    def samples(self) -> Any | None:
+        """Model input of the held-out examples the bundle remembers (``save_samples``), or
+        None for a bundle written before they were kept. Export measures parity on them."""
+        ...
+
+    def preprocess(self, X: Any) -> Any:
+        """``for_graph()``'s input -> this modality's model input: the fitted preprocessing an
+        exported graph holds (a table's ``ColumnTransformer``); identity otherwise."""
+        ...
+
+    def for_graph(self) -> BundleInputs:
+        """The inputs an exported graph reads: one that holds this modality's fitted
+        preprocessing (a table's ``ColumnTransformer``) takes the validated, prepared columns;
+        otherwise the same model input as the native model (``self``)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Modality:
@@ -152,6 +168,8 @@ class Modality:
         save_inputs: (features, bundle directory) -> the file names written.
         input_files: the files ``save_inputs`` writes (a bundle without them is incomplete).
         open_inputs: bundle directory -> :class:`BundleInputs` (what ``save_inputs`` wrote).
+        save_samples: (prepared, features, bundle directory) -> the file names written: up to a
+            few hundred held-out examples, raw, that export's parity gate runs on.
     """
 
     name: str
@@ -162,3 +180,4 @@ class Modality:
     save_inputs: Callable[[Features, Path], list[str]]
     input_files: tuple[str, ...]
     open_inputs: Callable[[Path], BundleInputs]
+    save_samples: Callable[[PreparedData, Features, Path], list[str]]

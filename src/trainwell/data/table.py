@@ -32,6 +32,9 @@ logger = get_logger(__name__)
 
 SCHEMA_FILE = "schema.json"
 PREPROCESSING_FILE = "preprocessing.skops"
+SAMPLES_FILE = "samples.csv"
+# held-out rows a bundle keeps for export's parity gate
+SAMPLE_ROWS = 256
 SPLIT_NAMES = ("train", "valid", "test")
 
 
@@ -269,12 +272,37 @@ def save_inputs(features: Features, directory: Path) -> list[str]:
     return [SCHEMA_FILE, PREPROCESSING_FILE]
 
 
+def save_samples(prepared: PreparedData, features: Features, directory: Path) -> list[str]:
+    """Up to ``SAMPLE_ROWS`` raw held-out rows (test split, else validation), feature columns
+    only, as ``samples.csv``: what export's parity gate feeds both runtimes."""
+    from trainwell.data.schema import InputSchema
+
+    schema = features.schema
+    assert isinstance(schema, InputSchema)
+    splits = prepared.splits
+    held = splits.test if len(splits.test) else splits.valid
+    if not len(held):
+        return []
+    rows = held[list(schema.feature_names)].iloc[:SAMPLE_ROWS]
+    rows.to_csv(directory / SAMPLES_FILE, index=False)
+    return [SAMPLES_FILE]
+
+
 @dataclass(frozen=True)
 class TableInputs:
-    """A bundle's ``schema.json`` and fitted preprocessing: rows -> the model's feature matrix."""
+    """A bundle's ``schema.json`` and fitted preprocessing: rows -> the model's feature matrix.
+
+    Attributes:
+        raw: ``from_frame`` stops before the fitted preprocessing and returns the validated,
+            prepared columns (numbers as float64, categories as strings): the input of an
+            exported graph that holds the ``ColumnTransformer`` itself (:meth:`for_graph`).
+        directory: the bundle directory (where ``samples.csv`` is).
+    """
 
     schema: InputSchema
     preprocessor: Any
+    raw: bool = False
+    directory: Path | None = None
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -288,11 +316,33 @@ class TableInputs:
             SchemaError: a column is missing or has the wrong type (or, with ``strict``, a
                 category training never saw).
         """
-        from trainwell.data.preprocessing import transform
+        from trainwell.data.preprocessing import prepare_frame, transform
         from trainwell.data.schema import validate_frame
 
         validated = validate_frame(frame, self.schema, strict_categories=strict)
+        if self.raw:
+            return prepare_frame(validated, self.schema)
         return transform(self.preprocessor, validated, self.schema)
+
+    def samples(self) -> Any | None:
+        """The remembered held-out rows as model input (None when the bundle has none)."""
+        from trainwell.data.loading import load_table
+
+        if self.directory is None or not (self.directory / SAMPLES_FILE).is_file():
+            return None
+        return self.from_frame(load_table(str(self.directory / SAMPLES_FILE)), strict=False)
+
+    def preprocess(self, X: Any) -> Any:
+        """Prepared columns (``raw``'s output) through the fitted ``ColumnTransformer``."""
+        import numpy as np
+
+        return np.asarray(self.preprocessor.transform(X), dtype=np.float64)
+
+    def for_graph(self) -> TableInputs:
+        """The same spec, stopping before the ``ColumnTransformer`` (an exported graph holds it)."""
+        from dataclasses import replace
+
+        return replace(self, raw=True)
 
     def read(
         self, path: Path, *, chunk_rows: int, strict: bool, skip_invalid: bool
@@ -328,7 +378,9 @@ def open_inputs(directory: Path) -> TableInputs:
         schema = InputSchema.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, json.JSONDecodeError) as exc:
         raise BundleError(f"cannot read {path}: {exc}") from exc
-    return TableInputs(schema=schema, preprocessor=load_skops(directory / PREPROCESSING_FILE))
+    return TableInputs(
+        schema=schema, preprocessor=load_skops(directory / PREPROCESSING_FILE), directory=directory
+    )
 
 
 TABLE = Modality(
@@ -340,4 +392,5 @@ TABLE = Modality(
     save_inputs=save_inputs,
     input_files=(SCHEMA_FILE, PREPROCESSING_FILE),
     open_inputs=open_inputs,
+    save_samples=save_samples,
 )

@@ -495,7 +495,9 @@ def run_training(config: ExperimentConfig) -> TrainResult:
             (directory / bundle_io.CONFIG_FILE).write_text(
                 yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), encoding="utf-8"
             )
-            get_task(task).modality.save_inputs(features, directory)
+            modality = get_task(task).modality
+            modality.save_inputs(features, directory)
+            modality.save_samples(prepared, features, directory)
             model_dir = directory / bundle_io.MODEL_DIR
             model_dir.mkdir()
             spec.save(model, model_dir)
