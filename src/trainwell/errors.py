@@ -49,3 +49,13 @@ class CheckFailedError(TrainwellError):
     """A pre-training check failed and was not downgraded in the config."""
 
     exit_code = 1
+
+
+class ExportError(TrainwellError):
+    """A model cannot be exported in the format or opset asked for, or an export is missing."""
+
+
+class ParityError(TrainwellError):
+    """An exported model's outputs differ from the native model's beyond the tolerances."""
+
+    exit_code = 1

@@ -13,6 +13,10 @@ in the backward pass (one checkpointed segment: rtdl's backbone runs its blocks 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
 import torch
 from rtdl_revisiting_models import FTTransformer
 from torch import Tensor, nn
@@ -73,3 +77,24 @@ class FTTransformerModel(nn.Module):
             return out
         out = self.net.backbone(tokens)
         return out
+
+
+@contextlib.contextmanager
+def dynamic_batch_tracing() -> Iterator[None]:
+    """While exporting: rtdl's attention reads the batch size as ``len(q)``, a Python int that
+    tracing bakes in (``torch.export`` specialises the batch axis to the example's size, and
+    the exported graph then fails at any other batch). Inside this context ``len`` of a tensor
+    in rtdl's module is ``tensor.shape[0]``, which stays symbolic; other ``len`` calls are
+    unchanged."""
+    import builtins
+
+    import rtdl_revisiting_models
+
+    def tensor_len(obj: Any) -> Any:
+        return obj.shape[0] if isinstance(obj, Tensor) else builtins.len(obj)
+
+    rtdl_revisiting_models.len = tensor_len
+    try:
+        yield
+    finally:
+        del rtdl_revisiting_models.len

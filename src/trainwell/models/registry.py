@@ -26,6 +26,7 @@ from trainwell.models.fitting import FitFn, fit_estimator, fit_in_stages, fit_wi
 Builder = Callable[[str, int, dict[str, Any]], Any]
 Saver = Callable[[Any, Path], list[str]]
 Loader = Callable[[Path], Any]
+ExportRoute = Literal["skl2onnx", "lightgbm", "xgboost", "catboost", "torch"]
 
 TABULAR = frozenset({"tabular-classification", "tabular-regression"})
 ANOMALY = frozenset({"anomaly-detection"})
@@ -56,6 +57,10 @@ class ArchitectureSpec:
         summary: one line for `advise` and `--help`.
         pretrained: has pretrained weights; ``model.pretrained``/``model.weights`` reach its
             builder as the ``pretrained``/``weights`` parameters (other rows refuse them).
+        export: how ``trainwell export`` converts it (``trainwell.inference.converters``):
+            ``skl2onnx``, ``lightgbm``/``xgboost`` (onnxmltools), ``catboost`` (its own ONNX
+            export) or ``torch`` (``torch.onnx`` dynamo, and TorchScript); None: it cannot be
+            exported, and ``export_refusal`` says why.
     """
 
     name: str
@@ -75,6 +80,8 @@ class ArchitectureSpec:
     threads_param: str | None = None
     fit_errors: tuple[tuple[str, str], ...] = ()
     pretrained: bool = False
+    export: ExportRoute | None = None
+    export_refusal: str = ""
 
 
 ARCHITECTURES: dict[str, ArchitectureSpec] = {
@@ -93,6 +100,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         save=sklearn_models.save_sklearn_model,
         load=sklearn_models.load_sklearn_model,
         summary="HistGradientBoosting: fast histogram GBM; the default for tabular data",
+        export="skl2onnx",
     ),
     "sklearn-rf": ArchitectureSpec(
         name="sklearn-rf",
@@ -110,6 +118,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         load=sklearn_models.load_sklearn_model,
         summary="Random forest: robust, few knobs",
         threads_param="n_jobs",
+        export="skl2onnx",
     ),
     "sklearn-linear": ArchitectureSpec(
         name="sklearn-linear",
@@ -126,6 +135,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         save=sklearn_models.save_sklearn_model,
         load=sklearn_models.load_sklearn_model,
         summary="Logistic regression / ridge: interpretable linear baseline",
+        export="skl2onnx",
     ),
     "xgboost": ArchitectureSpec(
         name="xgboost",
@@ -144,6 +154,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         summary="XGBoost: the general-purpose GBM for large tabular data",
         threads_param="n_jobs",
         fit_errors=(("xgboost.core", "XGBoostError"),),
+        export="xgboost",
     ),
     "lightgbm": ArchitectureSpec(
         name="lightgbm",
@@ -162,6 +173,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         summary="LightGBM: leaf-wise GBM, fastest on large data",
         threads_param="n_jobs",
         fit_errors=(("lightgbm.basic", "LightGBMError"),),
+        export="lightgbm",
     ),
     "catboost": ArchitectureSpec(
         name="catboost",
@@ -180,6 +192,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         summary="CatBoost: ordered boosting, strongest when categoricals dominate",
         threads_param="thread_count",
         fit_errors=(("catboost", "CatBoostError"),),
+        export="catboost",
     ),
     "isolation-forest": ArchitectureSpec(
         name="isolation-forest",
@@ -197,6 +210,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         load=sklearn_models.load_outlier_detector,
         summary="IsolationForest: the simple anomaly detector",
         threads_param="n_jobs",
+        export="skl2onnx",
     ),
     "mlp": ArchitectureSpec(
         name="mlp",
@@ -213,6 +227,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         save=torch_entries.save,
         load=torch_entries.load,
         summary="Tabular MLP (PyTorch) trained by trainwell's production loop",
+        export="torch",
     ),
     "ft-transformer": ArchitectureSpec(
         name="ft-transformer",
@@ -229,6 +244,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         save=torch_entries.save,
         load=torch_entries.load,
         summary="FT-Transformer: attention over feature tokens, the deep tabular option",
+        export="torch",
     ),
     "autoencoder": ArchitectureSpec(
         name="autoencoder",
@@ -245,6 +261,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         save=torch_entries.save,
         load=torch_entries.load,
         summary="AutoEncoder: reconstruction error as the anomaly score (deep option)",
+        export="torch",
     ),
 }
 
@@ -268,6 +285,7 @@ def _image_row(name: str, summary: str) -> ArchitectureSpec:
         load=vision_entries.load,
         summary=summary,
         pretrained=not small,
+        export="torch",
     )
 
 

@@ -15,6 +15,7 @@ settings and fitted attributes to JSON.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
@@ -181,6 +182,21 @@ class TorchEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
             ]
         return torch.cat(outputs).numpy()
 
+    def export_head(self) -> nn.Module:
+        """The fitted module with the estimator's output step, in eval mode, on the CPU: what
+        ``trainwell export`` converts (probabilities, values in y's units, or scores)."""
+        raise NotImplementedError
+
+    def export_tracing(self) -> contextlib.AbstractContextManager[None]:
+        """The context export traces the head in (a module that needs patching to keep the
+        batch axis dynamic overrides it)."""
+        return contextlib.nullcontext()
+
+    def export_example(self, n_rows: int) -> Tensor:
+        """A zero input of ``n_rows`` in the shape the module reads (export traces it)."""
+        check_is_fitted(self, "module_")
+        return torch.zeros(n_rows, self.n_features_in_)
+
     def _fitted_attributes(self) -> dict[str, Any]:
         """Fitted attributes other than the weights, as JSON values."""
         return {"n_features_in_": self.n_features_in_, "n_outputs_": self.n_outputs_}
@@ -188,6 +204,43 @@ class TorchEstimator(BaseEstimator):  # type: ignore[misc]  # sklearn is untyped
     def _restore_fitted(self, fitted: Mapping[str, Any]) -> None:
         self.n_features_in_ = int(fitted["n_features_in_"])
         self.n_outputs_ = int(fitted["n_outputs_"])
+
+
+class ProbabilityHead(nn.Module):
+    """The module's logits as class probabilities: what ``predict_proba`` returns."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.softmax(self.module(x), dim=1)
+
+
+class ValueHead(nn.Module):
+    """The module's first output in the target's units: ``output * scale + mean``."""
+
+    def __init__(self, module: nn.Module, mean: float, scale: float) -> None:
+        super().__init__()
+        self.module = module
+        self.mean = mean
+        self.scale = scale
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.module(x)[:, :1] * self.scale + self.mean
+        return out
+
+
+class ReconstructionScore(nn.Module):
+    """Minus the mean squared reconstruction error per row, ``(n, 1)``: ``score_samples``."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, x: Tensor) -> Tensor:
+        error: Tensor = ((self.module(x) - x) ** 2).mean(dim=1, keepdim=True)
+        return -error
 
 
 E = TypeVar("E", bound=TorchEstimator)

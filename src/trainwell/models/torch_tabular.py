@@ -15,6 +15,8 @@ take the objective's name and one flat dict of loop settings and hyperparameters
 
 from __future__ import annotations
 
+import contextlib
+import copy
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -29,7 +31,10 @@ from trainwell.errors import DataError, ModelError
 from trainwell.models.torch_estimator import (
     DEFAULT_LOOP,
     DEFAULT_SEED,
+    ProbabilityHead,
+    ReconstructionScore,
     TorchEstimator,
+    ValueHead,
     as_features,
     build_estimator,
     save_torch_estimator,
@@ -122,6 +127,11 @@ class _Classifier(ClassifierMixin, TorchEstimator):  # type: ignore[misc]  # skl
         codes = self._forward(X).argmax(axis=1)
         return np.asarray(self.classes_[codes])
 
+    def export_head(self) -> nn.Module:
+        """Softmax over the module's logits (``predict_proba``)."""
+        check_is_fitted(self, "module_")
+        return ProbabilityHead(copy.deepcopy(self.module_).cpu().eval())
+
     def _fitted_attributes(self) -> dict[str, Any]:
         return {**super()._fitted_attributes(), "classes_": self.classes_.tolist()}
 
@@ -176,6 +186,12 @@ class _Regressor(RegressorMixin, TorchEstimator):  # type: ignore[misc]  # sklea
         """Predicted target values, ``(n_samples,)``."""
         scaled = self._forward(X)[:, 0].astype(np.float64)
         return scaled * self.y_scale_ + self.y_mean_
+
+    def export_head(self) -> nn.Module:
+        """The standardised output back in y's units (``predict``), ``(n, 1)``."""
+        check_is_fitted(self, "module_")
+        module = copy.deepcopy(self.module_).cpu().eval()
+        return ValueHead(module, self.y_mean_, self.y_scale_)
 
     def _fitted_attributes(self) -> dict[str, Any]:
         return {**super()._fitted_attributes(), "y_mean_": self.y_mean_, "y_scale_": self.y_scale_}
@@ -279,6 +295,12 @@ class _FTTransformerEstimator(TorchEstimator):
         super().__init__(
             loop=loop, checkpoint_dir=checkpoint_dir, callbacks=callbacks, random_state=random_state
         )
+
+    def export_tracing(self) -> contextlib.AbstractContextManager[None]:
+        """rtdl's attention reads ``len(q)``: see ``dynamic_batch_tracing``."""
+        from trainwell.models.ft_transformer import dynamic_batch_tracing
+
+        return dynamic_batch_tracing()
 
     def _build_module(self, n_features: int, n_outputs: int) -> nn.Module:
         from trainwell.models.ft_transformer import FTTransformerModel
@@ -412,6 +434,16 @@ class AutoEncoderDetector(OutlierMixin, TorchEstimator):  # type: ignore[misc]  
         """1 for an anomaly, 0 for a normal row."""
         check_is_fitted(self, "threshold_")
         return (self._errors(X) > self.threshold_).astype(np.int64)
+
+    def export_head(self) -> nn.Module:
+        """Minus the reconstruction error (``score_samples``), ``(n, 1)``."""
+        check_is_fitted(self, "module_")
+        return ReconstructionScore(copy.deepcopy(self.module_).cpu().eval())
+
+    @property
+    def score_cutoff(self) -> float:
+        """A row is an anomaly when its ``score_samples`` is below this (``-threshold_``)."""
+        return -self.threshold_
 
     def _fitted_attributes(self) -> dict[str, Any]:
         return {**super()._fitted_attributes(), "threshold_": self.threshold_}

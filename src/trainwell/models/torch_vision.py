@@ -24,6 +24,7 @@ any timm model (:func:`is_timm_model`).
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -49,6 +50,7 @@ from trainwell.errors import DataError, ModelError
 from trainwell.models.torch_estimator import (
     DEFAULT_LOOP,
     DEFAULT_SEED,
+    ProbabilityHead,
     TorchEstimator,
     build_estimator,
     load_torch_estimator,
@@ -999,6 +1001,18 @@ class ImageClassifier(ClassifierMixin, TorchEstimator):  # type: ignore[misc]  #
         """The most probable class label of each image."""
         codes = self._logits(X).argmax(dim=1).numpy()
         return np.asarray(self.classes_[codes])
+
+    def export_head(self) -> nn.Module:
+        """Softmax over the module's logits (``predict_proba``), on evaluation-transformed
+        ``(n, C, H, W)`` float32 input."""
+        check_is_fitted(self, "module_")
+        return ProbabilityHead(copy.deepcopy(self.module_).cpu().eval())
+
+    def export_example(self, n_rows: int) -> Tensor:
+        """A zero batch of ``n_rows`` images at the size the module sees."""
+        check_is_fitted(self, "module_")
+        side = self.transform_.image_size
+        return torch.zeros(n_rows, self.transform_.channels, side, side)
 
     # --- save / load ---
 
