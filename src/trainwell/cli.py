@@ -32,7 +32,7 @@ OFFLINE_ENV = {
 
 app = typer.Typer(
     name="trainwell",
-    help="A senior ML engineer's playbook as software: decide, train, check, track, predict.",
+    help="A senior ML engineer's playbook as software: decide, train, check, track, predict, ship.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -186,6 +186,13 @@ def predict(
     chunk_rows: Annotated[int, typer.Option("--chunk-rows", min=1, help="Rows per batch.")] = (
         50_000
     ),
+    runtime: Annotated[
+        str,
+        typer.Option(
+            "--runtime",
+            help="native (the model as trained), or an export: onnx or torchscript.",
+        ),
+    ] = "native",
     skip_invalid: Annotated[
         bool,
         typer.Option(
@@ -197,9 +204,13 @@ def predict(
 ) -> None:
     """Validated batch inference from a saved bundle."""
     try:
+        from trainwell.errors import ConfigError
         from trainwell.inference.predictor import Predictor
+        from trainwell.inference.runtime import RUNTIMES
 
-        predictor = Predictor.load(bundle)
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
+        predictor = Predictor.load(bundle, runtime=runtime)
         report = predictor.predict_file(
             input_path,
             output_path,
@@ -220,6 +231,7 @@ def predict(
 # Commands built in their own subpackages register here (each module imports only typer/rich).
 from trainwell.advise.cli import advise_command  # noqa: E402
 from trainwell.audit.cli import audit_command  # noqa: E402
+from trainwell.inference.cli import bench_command, export_command  # noqa: E402
 from trainwell.lint.cli import lint_command  # noqa: E402
 from trainwell.scaffold.cli import new_command  # noqa: E402
 from trainwell.tune.cli import tune_command  # noqa: E402
@@ -229,6 +241,8 @@ app.command("tune")(tune_command)
 app.command("lint")(lint_command)
 app.command("audit")(audit_command)
 app.command("new")(new_command)
+app.command("export")(export_command)
+app.command("bench")(bench_command)
 
 
 def main() -> None:

@@ -97,6 +97,42 @@ def write_bundle(destination: Path, fill: Callable[[Path], None], manifest: dict
     return destination
 
 
+def update_bundle(
+    path: Path,
+    add: Callable[[Path], None],
+    update_manifest: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
+    """Add files to a verified bundle and record them, all or nothing.
+
+    The bundle is copied into a temporary sibling, ``add`` writes the new files into the copy,
+    the manifest is rewritten there with every file's sha256 (and ``update_manifest``'s
+    fields), and the copy replaces the bundle by renames: readers see the old bundle or the new
+    one, never a mix. A crash between the two renames leaves the old bundle at
+    ``.<name>.old-*`` beside it.
+
+    Raises:
+        BundleError: the bundle does not verify.
+    """
+    manifest = verify_bundle(path).manifest
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    retired = staging.with_name(staging.name.replace(f".{path.name}.", f".{path.name}.old-", 1))
+    try:
+        shutil.copytree(path, staging, dirs_exist_ok=True)
+        add(staging)
+        (staging / MANIFEST_FILE).unlink()
+        files = {name: sha256_file(staging / name) for name in _relative_files(staging)}
+        write_json(staging / MANIFEST_FILE, {**update_manifest(manifest), "files": files})
+        path.replace(retired)
+        staging.replace(path)
+    except BaseException:
+        if retired.exists() and not path.exists():
+            retired.replace(path)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
+    logger.info("bundle_updated", path=str(path), files=len(files))
+
+
 @dataclass(frozen=True)
 class VerifiedBundle:
     """A bundle whose files were all checked against the manifest."""

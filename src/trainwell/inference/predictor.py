@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from trainwell.data.modality import BundleInputs, InputBatch
+    from trainwell.inference.runtime import Runtime
 
 logger = get_logger(__name__)
 
@@ -57,14 +58,21 @@ class Predictor:
     inputs: BundleInputs
     model: Any
     task: TaskSpec
+    runtime: Runtime = "native"
 
     @classmethod
-    def load(cls, path: Path) -> Predictor:
+    def load(cls, path: Path, runtime: Runtime = "native", threads: int | None = None) -> Predictor:
         """Verify the bundle's hashes, then load its input spec and its model.
+
+        Args:
+            runtime: ``native`` (the model as trained), or an export written by
+                ``trainwell export``: ``onnx`` (ONNX Runtime) or ``torchscript``.
+            threads: intra-op threads of an exported model (None: the usable cores, at most 4).
 
         Raises:
             BundleError: the bundle is missing, altered, or names an unknown task or
                 architecture.
+            ExportError: ``runtime`` names an export the bundle does not have.
         """
         from trainwell.models.registry import get_spec
 
@@ -79,8 +87,14 @@ class Predictor:
         except ModelError as exc:
             raise BundleError(f"bundle {path}: {exc}") from exc
         inputs = task.modality.open_inputs(path)
-        model = spec.load(path / MODEL_DIR)
-        return cls(bundle=bundle, inputs=inputs, model=model, task=task)
+        if runtime == "native":
+            return cls(bundle=bundle, inputs=inputs, model=spec.load(path / MODEL_DIR), task=task)
+        from trainwell.inference.runtime import open_export
+
+        exported = open_export(path, bundle.manifest, runtime, threads)
+        if exported.record.input_kind == "columns":
+            inputs = inputs.for_graph()
+        return cls(bundle=bundle, inputs=inputs, model=exported.model, task=task, runtime=runtime)
 
     @property
     def classes(self) -> tuple[str, ...]:
