@@ -134,6 +134,9 @@ def merge(first: onnx.ModelProto, second: onnx.ModelProto) -> onnx.ModelProto:
 # --- the table preprocessing ----------------------------------------------------------------
 
 
+ML_FOR_PREPROCESSING = 3
+
+
 def preprocessing_graph(
     preprocessor: Any, schema: InputSchema, opset: int, ml_opset: int | None = None
 ) -> onnx.ModelProto:
@@ -335,7 +338,9 @@ def table_graph(
         body = torch_graph(model, objective, opset)
     else:
         body = MODEL_ROUTES[route](model, n_features, objective, opset)
-    ml = _opsets(body).get(ML_DOMAIN)
+    # string categories need ai.onnx.ml 2+ (LabelEncoder); a model body may write 1 (its own
+    # converter's choice), so the preprocessing asks for at least 3, which ORT runs
+    ml = max(_opsets(body).get(ML_DOMAIN, 0), ML_FOR_PREPROCESSING)
     front = preprocessing_graph(preprocessor, schema, opset, ml_opset=ml)
     return merge(front, body)
 
