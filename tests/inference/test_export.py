@@ -235,3 +235,24 @@ def test_export_api_records_the_file_sha256(tmp_path: Path) -> None:
     result = export_module.export_bundle(bundle)
     assert result.parity.passed
     assert result.sha256 == verify_bundle(bundle).manifest["exports"]["onnx"]["sha256"]
+
+
+@pytest.mark.parametrize("architecture", ["sklearn-rf", "lightgbm"])
+def test_string_categories_export_with_parity(tmp_path: Path, architecture: str) -> None:
+    """String categories go through the graph's LabelEncoder (ai.onnx.ml 2+), even when the
+    model's own converter writes ai.onnx.ml 1."""
+    from sklearn.datasets import load_wine
+
+    frame = load_wine(as_frame=True).frame
+    frame["band"] = pd.cut(frame["alcohol"], 3, labels=["low", "mid", "high"]).astype(str)
+    frame = frame.drop(columns="alcohol")
+    frame.to_csv(tmp_path / "wine.csv", index=False)
+    out = tmp_path / "models"
+    code, output = invoke(
+        "train", f"data.path={tmp_path / 'wine.csv'}", "data.target=target",
+        f"model.architecture={architecture}", "tracking.enabled=false", f"output.dir={out}",
+        *FAST[architecture],
+    )  # fmt: skip
+    assert code == 0, output
+    parity = assert_exported(only_bundle(out), "onnx")
+    assert {b["label_agreement"] for b in parity["batches"]} == {1.0}
