@@ -81,7 +81,9 @@ UNHASHED_SUFFIXES = (".skops", ".cbm")
 # Files of computed floats: their bytes differ in the last bits between CPUs (AVX2 vs AVX-512
 # BLAS and libm paths), so their hashes are not compared; their numbers are (metrics.json and
 # predict.csv, to FLOAT_RTOL), and that covers what the weights compute.
-FLOAT_FILES = frozenset({"metrics.json", "model/weights.safetensors"})
+# reference.json (serve's drift baseline, added after capture) holds quantiles of the training
+# columns and of the model's outputs: computed floats too.
+FLOAT_FILES = frozenset({"metrics.json", "model/weights.safetensors", "reference.json"})
 FLOAT_RTOL = 1e-6
 FLOAT_ATOL = 1e-9
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")

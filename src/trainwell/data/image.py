@@ -438,6 +438,13 @@ def save_samples(prepared: PreparedData, features: Features, directory: Path) ->
     return names
 
 
+def reference_columns(
+    prepared: PreparedData, features: Features, split: str
+) -> dict[str, Any] | None:
+    """Images keep no drift reference (no per-feature columns): `serve` runs without drift."""
+    return None
+
+
 def save_inputs(features: Features, directory: Path) -> list[str]:
     """``image_spec.json``: classes and their index map, channel mode, conversion rule."""
     write_json(directory / SPEC_FILE, features.schema.model_dump(mode="json"))
@@ -542,4 +549,5 @@ IMAGE = Modality(
     input_files=(SPEC_FILE,),
     open_inputs=open_inputs,
     save_samples=save_samples,
+    reference_columns=reference_columns,
 )

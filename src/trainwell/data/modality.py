@@ -9,6 +9,7 @@ kind of input (images, text, series) is a new row, not new branches in the pipel
 3. ``fit_inputs``: preprocessing fitted on the training split only; every split as model input;
 4. ``checks``: the pre-training checklist items that look at the data and its preparation;
 5. ``save_inputs``: the input spec and fitted preprocessing written into the bundle;
+   ``save_samples`` and ``reference_columns`` add what export and drift monitoring read;
 6. ``open_inputs``: at prediction time, the bundle's input spec read back as
    :class:`BundleInputs`, which turns new raw input (a file, a folder, rows) into model input
    exactly as training did.
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
     from pydantic import BaseModel
 
@@ -170,6 +172,11 @@ class Modality:
         open_inputs: bundle directory -> :class:`BundleInputs` (what ``save_inputs`` wrote).
         save_samples: (prepared, features, bundle directory) -> the file names written: up to a
             few hundred held-out examples, raw, that export's parity gate runs on.
+        reference_columns: (prepared, features, split name) -> that split's feature columns as
+            `serve` hands them to the drift monitor (numbers and dates as float64 with NaN for
+            missing, dates in epoch seconds; categories as object arrays of str or None), by
+            column name; the bundle's drift reference (``reference.json``) is computed on them.
+            None: this modality keeps no drift reference.
     """
 
     name: str
@@ -181,3 +188,4 @@ class Modality:
     input_files: tuple[str, ...]
     open_inputs: Callable[[Path], BundleInputs]
     save_samples: Callable[[PreparedData, Features, Path], list[str]]
+    reference_columns: Callable[[PreparedData, Features, str], dict[str, np.ndarray] | None]

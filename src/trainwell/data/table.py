@@ -19,6 +19,7 @@ from trainwell.utils.files import write_json
 from trainwell.utils.logging import get_logger
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from trainwell.config.schema import ExperimentConfig
@@ -36,6 +37,9 @@ SAMPLES_FILE = "samples.csv"
 # held-out rows a bundle keeps for export's parity gate
 SAMPLE_ROWS = 256
 SPLIT_NAMES = ("train", "valid", "test")
+# training rows the drift reference is computed on, at most (a fixed-seed sample beyond)
+REFERENCE_ROWS = 100_000
+REFERENCE_SAMPLE_SEED = 0
 
 
 def dataset_name(config: ExperimentConfig) -> str:
@@ -288,6 +292,46 @@ def save_samples(prepared: PreparedData, features: Features, directory: Path) ->
     return [SAMPLES_FILE]
 
 
+def drift_columns(frame: pd.DataFrame, schema: InputSchema) -> dict[str, np.ndarray]:
+    """Rows as the drift monitor observes them, validated like `predict` validates them.
+
+    Numeric columns become float64 (NaN: missing), datetime columns float64 epoch seconds (what
+    ``prepare_frame`` feeds the preprocessing), categorical columns object arrays of str (None:
+    missing); keyed by feature name, in schema order.
+
+    Raises:
+        SchemaError: the rows do not match the schema.
+    """
+    from trainwell.data.preprocessing import prepare_frame
+    from trainwell.data.schema import validate_frame
+
+    validated = validate_frame(frame[schema.feature_names], schema)
+    prepared = prepare_frame(validated, schema)
+    return {
+        column.name: (
+            validated[column.name].to_numpy(dtype=object)
+            if column.kind == "categorical"
+            else prepared[column.name].to_numpy(dtype="float64")
+        )
+        for column in schema.columns
+    }
+
+
+def reference_columns(
+    prepared: PreparedData, features: Features, split: str
+) -> dict[str, np.ndarray] | None:
+    """One split's feature columns for the bundle's drift reference (:func:`drift_columns`):
+    at most ``REFERENCE_ROWS`` of its rows, sampled with a fixed seed (memory stays bounded)."""
+    from trainwell.data.schema import InputSchema
+
+    schema = features.schema
+    assert isinstance(schema, InputSchema)
+    part = getattr(prepared.splits, split)
+    if len(part) > REFERENCE_ROWS:
+        part = part.sample(n=REFERENCE_ROWS, random_state=REFERENCE_SAMPLE_SEED).sort_index()
+    return drift_columns(part, schema)
+
+
 @dataclass(frozen=True)
 class TableInputs:
     """A bundle's ``schema.json`` and fitted preprocessing: rows -> the model's feature matrix.
@@ -393,4 +437,5 @@ TABLE = Modality(
     input_files=(SCHEMA_FILE, PREPROCESSING_FILE),
     open_inputs=open_inputs,
     save_samples=save_samples,
+    reference_columns=reference_columns,
 )

@@ -12,6 +12,8 @@ Layout::
       metrics.json         test and validation metrics beside the baseline's
       decision.json        the architecture decision and its reason
       checks.json          the pre-training checklist result
+      reference.json       tables: the training reference `serve` measures drift against
+                           (``trainwell.inference.drift``; absent in older bundles)
 
 The bundle is written into a temporary sibling directory and renamed into place, so a crash
 never leaves a half-written bundle. Loading re-hashes every file and refuses any difference.
@@ -41,6 +43,8 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
 DECISION_FILE = "decision.json"
 CHECKS_FILE = "checks.json"
+# optional: a bundle without it (older, or an image bundle) serves with drift monitoring off
+REFERENCE_FILE = "reference.json"
 MODEL_DIR = "model"
 BUNDLE_FORMAT_VERSION = 1
 # Every bundle holds these; its task's modality adds its input files (``Modality.input_files``).
@@ -52,6 +56,7 @@ __all__ = [
     "METRICS_FILE",
     "MODEL_DIR",
     "PREPROCESSING_FILE",
+    "REFERENCE_FILE",
     "SCHEMA_FILE",
     "VerifiedBundle",
     "verify_bundle",

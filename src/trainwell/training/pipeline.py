@@ -2,7 +2,8 @@
 
 1. seeds; 2. data: load, profile, split; 3. task and architecture (the advisor decides `auto`);
 4. preprocessing fitted on train only; 5. fit; 6. evaluate on validation and test beside a
-trivial baseline; 7. write the bundle atomically; 8. log everything to MLflow.
+trivial baseline; 7. write the bundle atomically (with the drift reference `serve` compares
+served rows with); 8. log everything to MLflow.
 
 The config stops here: components below receive plain values (STYLE.md §3).
 """
@@ -435,6 +436,7 @@ def run_training(config: ExperimentConfig) -> TrainResult:
     """
     from trainwell.evaluation.metrics import lift
     from trainwell.inference import bundle as bundle_io
+    from trainwell.inference import drift
     from trainwell.tracking import open_tracker
     from trainwell.utils.environment import capture_environment
 
@@ -498,6 +500,10 @@ def run_training(config: ExperimentConfig) -> TrainResult:
             modality = get_task(task).modality
             modality.save_inputs(features, directory)
             modality.save_samples(prepared, features, directory)
+            # what `serve` measures drift against (nothing for a modality without columns)
+            drift.write_reference(
+                directory, modality, prepared, features, objective, model, config.training.seed
+            )
             model_dir = directory / bundle_io.MODEL_DIR
             model_dir.mkdir()
             spec.save(model, model_dir)
