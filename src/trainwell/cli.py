@@ -244,6 +244,11 @@ app.command("new")(new_command)
 app.command("export")(export_command)
 app.command("bench")(bench_command)
 
+from trainwell.inference.registry_cli import ab_app, registry_app  # noqa: E402
+
+app.add_typer(registry_app, name="registry")
+app.add_typer(ab_app, name="ab")
+
 
 def main() -> None:
     """Console-script entry point."""

@@ -55,6 +55,10 @@ class ExportError(TrainwellError):
     """A model cannot be exported in the format or opset asked for, or an export is missing."""
 
 
+class RegistryError(TrainwellError):
+    """A registered model, version or alias is unknown, or the model registry refused a change."""
+
+
 class ParityError(TrainwellError):
     """An exported model's outputs differ from the native model's beyond the tolerances."""
 
