@@ -232,6 +232,7 @@ def predict(
 from trainwell.advise.cli import advise_command  # noqa: E402
 from trainwell.audit.cli import audit_command  # noqa: E402
 from trainwell.inference.cli import bench_command, export_command  # noqa: E402
+from trainwell.inference.serve.cli import serve_command  # noqa: E402
 from trainwell.lint.cli import lint_command  # noqa: E402
 from trainwell.scaffold.cli import new_command  # noqa: E402
 from trainwell.tune.cli import tune_command  # noqa: E402
@@ -248,6 +249,7 @@ from trainwell.inference.registry_cli import ab_app, registry_app  # noqa: E402
 
 app.add_typer(registry_app, name="registry")
 app.add_typer(ab_app, name="ab")
+app.command("serve")(serve_command)
 
 
 def main() -> None:

@@ -31,6 +31,26 @@ FILES: dict[Format, str] = {"onnx": "model.onnx", "torchscript": "model.torchscr
 InputKind = Literal["columns", "matrix", "images"]
 
 
+@dataclass(frozen=True)
+class PreparedColumns:
+    """Prepared columns already converted for a column graph (``serve``'s request path).
+
+    Numeric (and datetime, as epoch seconds) columns are float32 ``(n, 1)`` arrays; categorical
+    columns are object ``(n, 1)`` arrays of strings with ``"__missing__"`` for a missing value,
+    exactly what ``prepare_frame`` produces, without a pandas frame in between.
+
+    Attributes:
+        arrays: column name -> ``(n, 1)`` array.
+        n_rows: rows in every array.
+    """
+
+    arrays: dict[str, Any]
+    n_rows: int
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+
 def default_threads() -> int:
     """Intra-op threads for a session: the cores this process may use, at most 4."""
     try:
@@ -180,6 +200,11 @@ class ExportedModel:
             return {self.record.input_names[0]: self._dense(X)}
         numeric, strings = self._column_inputs()
         feeds: dict[str, Any] = {}
+        if isinstance(X, PreparedColumns):
+            try:
+                return {name: X.arrays[column] for name, column in (*numeric, *strings)}
+            except KeyError as exc:
+                raise ExportError(f"the rows lack the column {exc.args[0]!r}") from exc
         frame_columns = X.columns.tolist()
         if not strings and len(frame_columns) == len(numeric):
             # an all-numeric frame: one conversion, then the graph's column order
