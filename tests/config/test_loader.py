@@ -13,6 +13,7 @@ from trainwell.config.loader import (
     config_hash,
     flatten_config,
     load_config,
+    load_experiment,
     parse_override,
     resolve_config,
 )
@@ -361,3 +362,11 @@ def test_config_package_is_import_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == ""
+
+
+def test_process_variables_with_the_prefix_are_not_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`serve`'s admin token (and the launcher's run id) share the prefix but configure the
+    process: a registry command run beside a token-holding server must still load its config."""
+    monkeypatch.setenv("TRAINWELL_ADMIN_TOKEN", "s3cret")
+    monkeypatch.setenv("TRAINWELL_RUN_ID", "abc123")
+    assert load_experiment([]).training.seed == 42

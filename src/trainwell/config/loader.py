@@ -38,7 +38,13 @@ SPACE_PARAM_TYPES = frozenset({"float", "int", "categorical"})
 SPACE_TAG_POSITION = 3
 # Variables with the prefix that configure the process, not the experiment.
 ENV_RESERVED = frozenset(
-    {"TRAINWELL_LOG_FORMAT", "TRAINWELL_LOG_LEVEL", "TRAINWELL_HOME", "TRAINWELL_RUN_ID"}
+    {
+        "TRAINWELL_LOG_FORMAT",
+        "TRAINWELL_LOG_LEVEL",
+        "TRAINWELL_HOME",
+        "TRAINWELL_RUN_ID",
+        "TRAINWELL_ADMIN_TOKEN",  # `serve`'s admin routes
+    }
 )
 
 
