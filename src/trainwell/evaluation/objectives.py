@@ -14,6 +14,7 @@ detection, lower = more anomalous, as in scikit-learn).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,14 +165,23 @@ def _unseen_labels(split: str, y: Any) -> str | None:
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _label_array(classes: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """The class names as an object array and their probability column names (built once per
+    class set: serve calls the outputs once per request)."""
+    import numpy as np
+
+    return np.asarray(classes, dtype=object), tuple(f"{PROBA_PREFIX}{c}" for c in classes)
+
+
 def _class_outputs(model: Any, X: Any, classes: tuple[str, ...]) -> dict[str, np.ndarray]:
     import numpy as np
 
     proba = np.asarray(model.predict_proba(X))
-    names = np.asarray(classes, dtype=object)
-    out = {PREDICTION_COLUMN: names[np.argmax(proba, axis=1)]}
-    for index, label in enumerate(classes):
-        out[f"{PROBA_PREFIX}{label}"] = proba[:, index]
+    names, columns = _label_array(classes)
+    out = {PREDICTION_COLUMN: names[proba.argmax(axis=1)]}
+    for index, column in enumerate(columns):
+        out[column] = proba[:, index]
     return out
 
 

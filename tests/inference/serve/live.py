@@ -23,6 +23,7 @@ from tests.cli_helpers import invoke, only_bundle
 
 from trainwell.inference.serve.app import create_app
 from trainwell.inference.serve.metrics import ServeMetrics
+from trainwell.inference.serve.server import count_pending
 from trainwell.inference.serve.settings import ServeConfig
 from trainwell.inference.serve.state import ServeState
 
@@ -90,6 +91,7 @@ class LiveServer:
             lifespan="on", access_log=False,
         )  # fmt: skip
         self.server = uvicorn.Server(uv)
+        count_pending(self.app, self.server)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> LiveServer:

@@ -264,3 +264,39 @@ def test_a_bundle_without_export_is_served_natively(diabetes_native: Path) -> No
     served = [p["prediction"] for p in response.json()["predictions"]]
     native = Predictor.load(diabetes_native).predict_frame(pd.DataFrame(records))["prediction"]
     np.testing.assert_allclose(served, native.to_numpy(), rtol=1e-9)
+
+
+def test_past_the_concurrency_limit_requests_get_a_fast_503(wine_bundle: Path) -> None:
+    """12 clients sending 400-row batches at a server that takes 2 at a time: the others get a
+    503 with Retry-After at once instead of waiting in a queue; nothing else fails."""
+    import threading
+
+    records = sample_records(wine_bundle)
+    batch = (records * (400 // len(records) + 1))[:400]
+    statuses: list[int] = []
+    refusals: list[Any] = []
+    config = ServeConfig(bundle=wine_bundle, port=free_port(), max_in_flight=2)
+    with live(config) as running:
+
+        def client() -> None:
+            with running.client() as c:
+                for _ in range(4):
+                    response = c.post("/v1/predict", json=batch)
+                    statuses.append(response.status_code)
+                    if response.status_code == 503:
+                        refusals.append(response)
+
+        threads = [threading.Thread(target=client) for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        with running.client() as c:
+            metrics = c.get("/metrics").text
+    assert set(statuses) == {200, 503}, statuses
+    assert refusals[0].headers["Retry-After"] == "1"
+    assert refusals[0].json()["detail"] == "more than 2 requests in flight"
+    assert (
+        f'trainwell_rejected_requests_total{{reason="overloaded"}} {float(len(refusals))}'
+        in metrics
+    )

@@ -134,7 +134,11 @@ class ServeMetrics:
 
     def observe_outputs(self, variant: str, predictions: np.ndarray, labels: bool) -> None:
         """Count predicted classes (labels) or observe values."""
-        self.rows.labels(variant).inc(len(predictions))
+        rows_key: tuple[str, ...] = ("rows", variant)
+        rows = self._children.get(rows_key)
+        if rows is None:
+            rows = self._children[rows_key] = self.rows.labels(variant)
+        rows.inc(len(predictions))
         if labels:
             for value in predictions.tolist():
                 key = ("cls", variant, str(value))

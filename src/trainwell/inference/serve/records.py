@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from trainwell.data.schema import InputSchema
+from trainwell.errors import SchemaError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -45,21 +46,18 @@ MAX_EXAMPLE_ROWS = 2
 MAX_WARNED_VALUES = 3
 # an exported graph computes in float32: a larger magnitude would become infinite in it
 FLOAT32_MAX = 3.4028234663852886e38
-
-
-def _within_float32(value: float) -> float:
-    if abs(value) > FLOAT32_MAX:
-        raise ValueError(
-            f"{value:g} is beyond ±3.4e38, the float32 range an exported graph computes in"
-        )
-    return value
-
-
+# checked in RecordCodec.columns (one vector comparison, not a validator call per field)
 FiniteNumber = Annotated[
-    FiniteFloat,
-    AfterValidator(_within_float32),
-    Field(json_schema_extra={"minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX}),
+    FiniteFloat, Field(json_schema_extra={"minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX})
 ]
+
+
+class RecordError(SchemaError):
+    """Records that validated field by field but cannot be served (field errors attached)."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__("; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in errors))
+        self.errors = errors
 
 
 class FieldError(BaseModel):
@@ -131,12 +129,15 @@ class RecordCodec:
         self._one: TypeAdapter[Any] = TypeAdapter(self.record_model)
         self._many: TypeAdapter[Any] = TypeAdapter(list[self.record_model])  # type: ignore[name-defined]
         ranges = ranges or {}
-        self._range_names = [n for n in self.numeric_names if n in ranges]
-        self._range_index = np.asarray(
-            [self.numeric_names.index(n) for n in self._range_names], dtype=np.intp
+        # a column without a training range (an old bundle) only has float32's
+        unbounded = (-FLOAT32_MAX, FLOAT32_MAX)
+        self._mins = np.asarray(
+            [ranges.get(n, unbounded)[0] for n in self.numeric_names], dtype=np.float64
         )
-        self._mins = np.asarray([ranges[n][0] for n in self._range_names], dtype=np.float64)
-        self._maxs = np.asarray([ranges[n][1] for n in self._range_names], dtype=np.float64)
+        self._maxs = np.asarray(
+            [ranges.get(n, unbounded)[1] for n in self.numeric_names], dtype=np.float64
+        )
+        self._bounded = frozenset(ranges)
 
     # --- the request model (validation and the OpenAPI document) ---
 
@@ -200,21 +201,29 @@ class RecordCodec:
         return out
 
     def columns(self, records: Sequence[BaseModel]) -> ValidatedBatch:
-        """Validated records as columns, with the warnings they earn."""
+        """Validated records as columns, with the warnings they earn.
+
+        Raises:
+            RecordError: a number beyond float32's range (an exported graph computes in it).
+        """
         import numpy as np
 
         warnings: list[str] = []
         values = [r.__dict__ for r in records]
-        rows = [[v[f] for f in self._numeric_fields] for v in values]  # dates: epoch seconds
-        numeric = np.array(rows, dtype=np.float64).reshape(len(values), len(self.numeric_names))
-        if len(self._range_index) and values:
-            block = numeric[:, self._range_index]
-            outside = (block < self._mins) | (block > self._maxs)
+        fields = self._numeric_fields
+        numeric = np.array([[v[f] for f in fields] for v in values], dtype=np.float64)
+        numeric = numeric.reshape(len(values), len(fields))  # dates: already epoch seconds
+        outside = (numeric < self._mins) | (numeric > self._maxs)  # NaN: never outside
+        if outside.any():  # rare: the common path is these four ufunc calls
+            too_large = np.abs(numeric) > FLOAT32_MAX
+            if too_large.any():
+                raise RecordError(self._too_large(too_large, numeric, len(values) == 1))
             for j in np.flatnonzero(outside.any(axis=0)):
-                name = self._range_names[j]
+                if self.numeric_names[j] not in self._bounded:
+                    continue
                 warnings.append(
-                    f"{name}: {int(outside[:, j].sum())} value(s) outside the training range "
-                    f"[{self._mins[j]:g}, {self._maxs[j]:g}]"
+                    f"{self.numeric_names[j]}: {int(outside[:, j].sum())} value(s) outside the "
+                    f"training range [{self._mins[j]:g}, {self._maxs[j]:g}]"
                 )
         categorical: dict[str, np.ndarray] = {}
         for name in self.categorical_names:
@@ -234,11 +243,27 @@ class RecordCodec:
             warnings.append(f"fields that are not features were ignored: {ignored}")
         return ValidatedBatch(len(values), numeric, categorical, extras, tuple(warnings))
 
+    def _too_large(self, mask: np.ndarray, numeric: np.ndarray, single: bool) -> list[FieldError]:
+        import numpy as np
+
+        errors = []
+        for row, column in zip(*np.nonzero(mask), strict=True):
+            loc: tuple[str | int, ...] = (self.numeric_names[column],)
+            if not single:
+                loc = (int(row), *loc)
+            errors.append(
+                FieldError(
+                    loc=("body", *loc),
+                    msg=f"{numeric[row, column]:g} is beyond ±3.4e38, the float32 range an "
+                    "exported graph computes in",
+                    type="float32_range",
+                )
+            )
+        return errors
+
     def drift_columns(self, batch: ValidatedBatch) -> dict[str, np.ndarray]:
         """Column name -> values, what the drift monitor observes."""
-        out: dict[str, np.ndarray] = {
-            name: batch.numeric[:, i] for i, name in enumerate(self.numeric_names)
-        }
+        out: dict[str, np.ndarray] = dict(zip(self.numeric_names, batch.numeric.T, strict=True))
         out.update(batch.categorical)
         return out
 
@@ -248,10 +273,14 @@ class RecordCodec:
 
         from trainwell.inference.runtime import PreparedColumns
 
-        arrays: dict[str, np.ndarray] = {}
-        block = np.ascontiguousarray(batch.numeric.T, dtype=np.float32)
-        for i, name in enumerate(self.numeric_names):
-            arrays[name] = block[i].reshape(-1, 1)
+        n_numeric, n_rows = len(self.numeric_names), batch.n_rows
+        if n_rows == 1:  # (1, columns) is already laid out as (columns, 1, 1)
+            block = batch.numeric.astype(np.float32).reshape(n_numeric, 1, 1)
+        else:
+            block = np.ascontiguousarray(batch.numeric.T, dtype=np.float32)
+            block = block.reshape(n_numeric, n_rows, 1)
+        # iterating a (columns, n, 1) block yields the (n, 1) views without a call per column
+        arrays: dict[str, np.ndarray] = dict(zip(self.numeric_names, block, strict=True))
         for name, column in batch.categorical.items():
             filled = np.array([MISSING_CATEGORY if x is None else x for x in column], dtype=object)
             arrays[name] = filled.reshape(-1, 1)

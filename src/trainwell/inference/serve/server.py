@@ -54,6 +54,12 @@ def _server_class() -> type[Any]:
     return DrainingServer
 
 
+def count_pending(app: FastAPI, server: Any) -> None:
+    """Let the app's overload check count uvicorn's request tasks (this request included)."""
+    tasks = server.server_state.tasks
+    app.state.services.pending = lambda: len(tasks)
+
+
 def run_server(app: FastAPI, state: ServeState) -> None:
     """Serve ``app`` until a signal stops it (blocking)."""
     import uvicorn
@@ -73,5 +79,6 @@ def run_server(app: FastAPI, state: ServeState) -> None:
         timeout_keep_alive=5,
     )
     server = _server_class()(uv_config, state)
+    count_pending(app, server)
     logger.info("serving", host=config.host, port=config.port, arms=list(state.arms))
     server.run()
