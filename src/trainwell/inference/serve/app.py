@@ -242,11 +242,14 @@ def create_app(
         key = _sticky_value(request, body, sticky)
         arm = state.router.choose(key)
         model = state.arms[arm]
-        records, _, errors = model.codec.validate(body)
-        if errors:
-            return _refuse(422, "invalid_records", [e.model_dump() for e in errors], model)
         try:
-            batch = model.codec.columns(records)
+            batch = model.codec.plain_columns(body)
+            if batch is None:  # coercions, extra fields, or errors to name: the record model
+                records, _, errors = model.codec.validate(body)
+                if errors:
+                    detail = [e.model_dump() for e in errors]
+                    return _refuse(422, "invalid_records", detail, model)
+                batch = model.codec.columns(records)
         except RecordError as exc:
             return _refuse(422, "invalid_records", [e.model_dump() for e in exc.errors], model)
         try:

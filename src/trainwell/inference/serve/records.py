@@ -52,6 +52,10 @@ FiniteNumber = Annotated[
 ]
 
 
+_NUMBER_TYPES = (float, int, type(None))  # exact types: a bool is not a number here
+_TEXT_TYPES = (str, type(None))
+
+
 class RecordError(SchemaError):
     """Records that validated field by field but cannot be served (field errors attached)."""
 
@@ -123,6 +127,8 @@ class RecordCodec:
         self._known = {c.name: frozenset(c.categories) for c in schema.columns}
         self._fields = {c.name: _field_name(i) for i, c in enumerate(schema.columns)}
         self._numeric_fields = [self._fields[n] for n in self.numeric_names]
+        self._categorical_fields = [self._fields[n] for n in self.categorical_names]
+        self._column_set = frozenset(self._fields)
         self._aliases = frozenset(self._fields)
         self.examples = list(examples)
         self.record_model = self._build_model()
@@ -206,13 +212,51 @@ class RecordCodec:
         Raises:
             RecordError: a number beyond float32's range (an exported graph computes in it).
         """
+        values = [r.__dict__ for r in records]
+        extras = dict(records[0].model_extra or {}) if records else {}
+        return self._batch(values, self._numeric_fields, self._categorical_fields, extras)
+
+    def plain_columns(self, body: object) -> ValidatedBatch | None:
+        """The same batch as ``validate`` + ``columns`` for the common body, without the model.
+
+        A body qualifies when every record holds exactly the feature columns, numbers as JSON
+        numbers (not booleans or strings) or null, categories as strings or null, and the codec
+        has no date columns or strict categories. orjson has already refused NaN, Infinity and
+        numbers that overflow a double, so such values are finite. Anything else returns None:
+        the caller validates with the record model, which coerces or names the error.
+
+        Raises:
+            RecordError: a number beyond float32's range.
+        """
+        if self.datetime_names or self.strict_categories:
+            return None
+        records = [body] if isinstance(body, dict) else body
+        if not isinstance(records, list):
+            return None
+        expected = self._column_set
+        for record in records:
+            if not isinstance(record, dict) or record.keys() != expected:
+                return None
+            for name in self.numeric_names:
+                if type(record[name]) not in _NUMBER_TYPES:
+                    return None
+            for name in self.categorical_names:
+                if type(record[name]) not in _TEXT_TYPES:
+                    return None
+        return self._batch(records, self.numeric_names, self.categorical_names, {})
+
+    def _batch(
+        self,
+        values: list[dict[str, Any]],
+        numeric_keys: Sequence[str],
+        categorical_keys: Sequence[str],
+        extras: dict[str, Any],
+    ) -> ValidatedBatch:
         import numpy as np
 
         warnings: list[str] = []
-        values = [r.__dict__ for r in records]
-        fields = self._numeric_fields
-        numeric = np.array([[v[f] for f in fields] for v in values], dtype=np.float64)
-        numeric = numeric.reshape(len(values), len(fields))  # dates: already epoch seconds
+        numeric = np.array([[v[f] for f in numeric_keys] for v in values], dtype=np.float64)
+        numeric = numeric.reshape(len(values), len(numeric_keys))  # dates: already epoch seconds
         outside = (numeric < self._mins) | (numeric > self._maxs)  # NaN: never outside
         if outside.any():  # rare: the common path is these four ufunc calls
             too_large = np.abs(numeric) > FLOAT32_MAX
@@ -226,9 +270,8 @@ class RecordCodec:
                     f"training range [{self._mins[j]:g}, {self._maxs[j]:g}]"
                 )
         categorical: dict[str, np.ndarray] = {}
-        for name in self.categorical_names:
-            field = self._fields[name]
-            column = np.array([v[field] for v in values], dtype=object)
+        for name, key in zip(self.categorical_names, categorical_keys, strict=True):
+            column = np.array([v[key] for v in values], dtype=object)
             known = self._known[name]
             unseen = sorted({x for x in column if x is not None and x not in known})
             if unseen:
@@ -237,7 +280,6 @@ class RecordCodec:
                     f"{name}: categories never seen in training served as unknown: {shown}"
                 )
             categorical[name] = column
-        extras = dict(records[0].model_extra or {}) if records else {}
         if extras:
             ignored = ", ".join(sorted(extras)[:MAX_WARNED_VALUES])
             warnings.append(f"fields that are not features were ignored: {ignored}")
