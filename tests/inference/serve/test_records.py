@@ -56,7 +56,9 @@ def test_the_plain_path_gives_what_the_record_model_gives(wine_bundle: Path) -> 
         {"customer_id": "c-1"},  # an extra field: ignored with a warning
     ],
 )
-def test_other_bodies_go_through_the_record_model(wine_bundle: Path, change: dict[str, Any]) -> None:
+def test_other_bodies_go_through_the_record_model(
+    wine_bundle: Path, change: dict[str, Any]
+) -> None:
     codec = codec_of(wine_bundle)
     record = {**sample_records(wine_bundle, 1)[0], **change}
     assert codec.plain_columns(record) is None
