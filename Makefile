@@ -42,6 +42,7 @@ bench: install ## run the benchmark scripts and print their ratios
 	$(BIN)/python benchmarks/bench_auto.py
 	$(BIN)/python benchmarks/bench_image_loop.py --model small-cnn --images 2000
 	$(BIN)/python benchmarks/bench_export.py
+	$(BIN)/python benchmarks/bench_serve.py
 
 mlflow-ui: install ## open the MLflow UI on the local store
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db
