@@ -147,12 +147,22 @@ def check(
     ] = False,
 ) -> None:
     """Run the pre-training checklist alone (exit 0 pass, 1 a check failed, 2 could not run)."""
+    from trainwell.errors import DataError, SchemaError
+
     try:
         config = _load_experiment(args or [])
         from trainwell.cli_render import render_checks
         from trainwell.training.pipeline import check_run
 
         report = check_run(config)
+    except (DataError, SchemaError) as exc:
+        if not as_json:
+            raise fail(exc) from None
+        # the data could not be checked at all: still one valid JSON document, exit 2
+        from trainwell.cli_render import unusable_data_payload
+
+        console.print_json(unusable_data_payload(exc))
+        raise typer.Exit(exc.exit_code) from None
     except TrainwellError as exc:
         raise fail(exc) from None
     if as_json:

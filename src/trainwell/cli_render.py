@@ -10,8 +10,16 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     from trainwell.config.schema import ExperimentConfig
+    from trainwell.errors import TrainwellError
     from trainwell.evaluation.checks import CheckReport
     from trainwell.training.pipeline import TrainResult
+
+# `check --json` when the data cannot be used at all: the one failing check it reports
+DATA_USABLE_CHECK = "data_usable"
+DATA_USABLE_FIX = (
+    "fix what the error names in the data file (or leave the column out with "
+    "data.drop_columns=[...]), then run trainwell check again"
+)
 
 
 def render_config(console: Console, config: ExperimentConfig) -> None:
@@ -54,6 +62,8 @@ def render_train_result(console: Console, result: TrainResult) -> None:
         marker = " *" if name == result.primary_metric else ""
         table.add_row(f"{name}{marker}", _fmt(test.get(name)), _fmt(baseline.get(name)))
     console.print(table)
+    if result.refit is not None:
+        console.print(f"[bold]refit[/]     {result.refit.summary()}", highlight=False)
     summary = {s: sum(c.status == s for c in result.checks.checks) for s in STATUS_STYLE}
     console.print(
         f"[bold]checks[/]    {summary['pass']} pass, {summary['warn']} warn, "
@@ -94,3 +104,24 @@ def render_checks(console: Console, report: CheckReport) -> None:
     failed, warned = len(report.failed), len(report.warnings)
     verdict = "[bold red]blocked[/]" if failed else "[green]ready to train[/]"
     console.print(f"{verdict}: {failed} failing, {warned} warning(s), {len(report.checks)} checks")
+
+
+def unusable_data_payload(exc: TrainwellError) -> str:
+    """`check --json` for data that could not be checked: ``{"checks": [one failing
+    data_usable check], "error": "<the one line>"}``, the check shaped as every other one
+    (``CheckResult``; its ``hint`` is the fix, also given as ``fix``)."""
+    import json
+
+    from trainwell.evaluation.checks import CheckResult
+
+    message = str(exc)
+    check = CheckResult(
+        id=DATA_USABLE_CHECK,
+        status="fail",
+        message=message,
+        hint=DATA_USABLE_FIX,
+        details={"error": type(exc).__name__},
+    )
+    return json.dumps(
+        {"checks": [{**check.model_dump(mode="json"), "fix": DATA_USABLE_FIX}], "error": message}
+    )
