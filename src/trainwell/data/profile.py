@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from trainwell.errors import DataError
+from trainwell.utils.logging import summarise_warnings
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
+    from pandas.api.extensions import ExtensionDtype
 
 TargetKind = Literal["binary", "multiclass", "continuous"]
 
@@ -69,38 +72,107 @@ class DataProfile(BaseModel):
         )
 
 
-def _is_text(series: pd.Series) -> bool:
-    values = series.dropna().astype(str)
-    if values.empty:
-        return False
-    mean_length = float(values.str.len().mean())
-    has_spaces = bool(values.str.contains(" ").mean() > TEXT_MIN_SPACE_SHARE)
-    return mean_length > TEXT_MIN_MEAN_LENGTH and has_spaces
+def _text_columns(frame: pd.DataFrame) -> set[object]:
+    """The columns of ``frame`` (object-like, none numeric) that hold free text.
+
+    One pass over all of them at once: every present value as ``str`` in one long array, its
+    length and whether it has a space, averaged per column (``np.bincount``).
+    """
+    import numpy as np
+    import pandas as pd
+
+    if frame.shape[1] == 0 or len(frame) == 0:
+        return set()
+    # (rows, columns) -> column after column, the column of each value alongside
+    values = pd.Series(frame.to_numpy(dtype=object).ravel(order="F"), dtype=object)
+    owner = np.repeat(np.arange(frame.shape[1]), len(frame))
+    present = values.notna().to_numpy()
+    text = values[present].astype(str)
+    owner = owner[present]
+    n_columns = frame.shape[1]
+    counts = np.bincount(owner, minlength=n_columns)
+    lengths = np.bincount(
+        owner, weights=text.str.len().to_numpy(dtype=np.float64), minlength=n_columns
+    )
+    spaced = np.bincount(
+        owner, weights=text.str.contains(" ").to_numpy(dtype=np.float64), minlength=n_columns
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        is_text = (
+            (counts > 0)
+            & (lengths / counts > TEXT_MIN_MEAN_LENGTH)
+            & (spaced / counts > TEXT_MIN_SPACE_SHARE)
+        )
+    return set(frame.columns[is_text])
+
+
+def distinct_values(frame: pd.DataFrame) -> list[list[object]]:
+    """Each column's distinct present values, in order of first appearance (``unique``'s).
+
+    All columns at once: the values as one long (column, value) table, deduplicated by pandas;
+    only the distinct pairs reach Python.
+    """
+    import numpy as np
+    import pandas as pd
+
+    n_rows, n_columns = frame.shape
+    found: list[list[object]] = [[] for _ in range(n_columns)]
+    if n_rows == 0 or n_columns == 0:
+        return found
+    pairs = pd.DataFrame(
+        {
+            "column": np.repeat(np.arange(n_columns), n_rows),
+            "value": pd.Series(frame.to_numpy(dtype=object).ravel(order="F"), dtype=object),
+        }
+    )
+    pairs = pairs[pairs["value"].notna()].drop_duplicates()
+    for column, value in zip(pairs["column"].tolist(), pairs["value"].tolist(), strict=True):
+        found[column].append(value)
+    return found
+
+
+def _dtype_kind(
+    dtype: np.dtype[Any] | ExtensionDtype,
+) -> Literal["numeric", "categorical", "datetime", "other"]:
+    """What a column's dtype alone says: bool is categorical, ``other`` may be text."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(dtype):
+        return "categorical"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    return "other"
 
 
 def classify_columns(
     frame: pd.DataFrame,
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """Split columns into (numeric, categorical, datetime, text) by dtype and content."""
-    import pandas as pd
+    """Split columns into (numeric, categorical, datetime, text) by dtype and content.
 
+    The dtype decides once per distinct dtype; the content (free text or categories) of all
+    object-like columns is read in one pass, so 20,000 columns cost no 20,000 pandas calls.
+    """
+    by_dtype = {d: _dtype_kind(d) for d in set(frame.dtypes)}
+    kinds = [by_dtype[d] for d in frame.dtypes]
+    names = list(frame.columns)
+    others = [i for i, kind in enumerate(kinds) if kind == "other"]
+    text = _text_columns(frame.iloc[:, others]) if others else set()
     numeric: list[str] = []
     categorical: list[str] = []
     datetime: list[str] = []
-    text: list[str] = []
-    for column in frame.columns:
-        series = frame[column]
-        if pd.api.types.is_bool_dtype(series):
-            categorical.append(column)
-        elif pd.api.types.is_numeric_dtype(series):
-            numeric.append(column)
-        elif pd.api.types.is_datetime64_any_dtype(series):
-            datetime.append(column)
-        elif _is_text(series):
-            text.append(column)
+    texts: list[str] = []
+    for name, kind in zip(names, kinds, strict=True):
+        if kind == "numeric":
+            numeric.append(name)
+        elif kind == "datetime":
+            datetime.append(name)
+        elif kind == "other" and name in text:
+            texts.append(name)
         else:
-            categorical.append(column)
-    return tuple(numeric), tuple(categorical), tuple(datetime), tuple(text)
+            categorical.append(name)
+    return tuple(numeric), tuple(categorical), tuple(datetime), tuple(texts)
 
 
 def infer_target_kind(target: pd.Series) -> TargetKind:
@@ -128,6 +200,12 @@ def profile_frame(frame: pd.DataFrame, target: str | None) -> DataProfile:
     if target is not None and target not in frame.columns:
         shown = ", ".join(map(str, list(frame.columns)[:12]))
         raise DataError(f"target column {target!r} not found (columns: {shown})")
+    with summarise_warnings("profile"):
+        return _profile(frame, target)
+
+
+def _profile(frame: pd.DataFrame, target: str | None) -> DataProfile:
+    """:func:`profile_frame` once the target is known to exist."""
     features = frame.drop(columns=[target]) if target is not None else frame
     numeric, categorical, datetime, text = classify_columns(features)
     target_kind: TargetKind | None = None

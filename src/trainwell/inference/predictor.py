@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from trainwell.errors import BundleError, ConfigError, DataError, ModelError
 from trainwell.inference.bundle import MODEL_DIR, VerifiedBundle, verify_bundle
 from trainwell.tasks import TaskSpec, get_task
-from trainwell.utils.logging import get_logger
+from trainwell.utils.logging import get_logger, summarise_warnings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -150,31 +150,35 @@ class Predictor:
         parts: list[pd.DataFrame] = []
         rejected: list[tuple[str, str]] = []
         rows = 0
-        try:
-            batches = self.inputs.read(
-                input_path,
-                chunk_rows=chunk_rows,
-                strict=strict_categories,
-                skip_invalid=skip_invalid,
-            )
-            for batch in batches:
-                rejected.extend(batch.rejected)
-                predicted = self._predict_batch(batch)
-                if predicted.empty:
-                    continue
-                rows += len(predicted)
+        # a warning repeated per chunk or per column is logged once, with its count
+        with summarise_warnings("predict"):
+            try:
+                batches = self.inputs.read(
+                    input_path,
+                    chunk_rows=chunk_rows,
+                    strict=strict_categories,
+                    skip_invalid=skip_invalid,
+                )
+                for batch in batches:
+                    rejected.extend(batch.rejected)
+                    predicted = self._predict_batch(batch)
+                    if predicted.empty:
+                        continue
+                    rows += len(predicted)
+                    if parquet:
+                        parts.append(predicted)
+                    else:  # CSV: written batch by batch
+                        first = rows == len(predicted)
+                        predicted.to_csv(
+                            staging, mode="w" if first else "a", header=first, index=False
+                        )
+                if rows == 0:
+                    raise DataError(f"nothing could be predicted from {input_path}")
                 if parquet:
-                    parts.append(predicted)
-                else:  # CSV: written batch by batch
-                    first = rows == len(predicted)
-                    predicted.to_csv(staging, mode="w" if first else "a", header=first, index=False)
-            if rows == 0:
-                raise DataError(f"nothing could be predicted from {input_path}")
-            if parquet:
-                pd.concat(parts).to_parquet(staging, index=False)
-            staging.replace(output_path)
-        finally:
-            staging.unlink(missing_ok=True)
+                    pd.concat(parts).to_parquet(staging, index=False)
+                staging.replace(output_path)
+            finally:
+                staging.unlink(missing_ok=True)
         report = PredictionReport(rows=rows, rejected=len(rejected))
         if rejected:
             rejected_path = output_path.with_name(output_path.stem + REJECTED_SUFFIX)

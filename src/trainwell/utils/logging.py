@@ -5,13 +5,26 @@ Library code only calls ``get_logger(__name__)`` and emits events with key/value
     logger.info("epoch_end", epoch=3, loss=0.41)
 
 The CLI calls :func:`configure_logging` once, from ``--log-format`` and ``--log-level``.
+
+Warnings from libraries (pandas, scikit-learn...) raised inside a stage wrapped in
+:func:`summarise_warnings` are counted, not printed, and logged once per kind when the stage
+ends, so a warning repeated per column of a 20,000-column table is one line::
+
+    with summarise_warnings("preprocessing"):
+        ...  # [warning] library_warning stage=preprocessing category=PerformanceWarning count=4900
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Literal, TextIO, cast
 
 import structlog
@@ -87,3 +100,118 @@ def get_logger(name: str) -> structlog.stdlib.BoundLogger:
         configure_logging("console", DEFAULT_LIBRARY_LEVEL)
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
     return logger
+
+
+# The parts of a warning's text that vary between columns or calls (quoted names, numbers):
+# two warnings of one category whose texts differ only there are one kind.
+_VARYING_PART = re.compile(r"'[^']*'|\"[^\"]*\"|\d+(?:\.\d+)?")
+
+
+@dataclass
+class _WarningKind:
+    message: str
+    where: str
+    count: int = 0
+    texts: set[str] = field(default_factory=set)
+
+
+@dataclass
+class WarningSummary:
+    """The warnings one stage raised, by kind: category and text, its varying parts ignored.
+
+    Attributes:
+        stage: the name the summary is logged under.
+        kinds: (category name, text with quoted names and numbers blanked) -> first message,
+            first location, count and the distinct texts seen.
+    """
+
+    stage: str
+    kinds: dict[tuple[str, str], _WarningKind] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """How many warnings were raised."""
+        return sum(kind.count for kind in self.kinds.values())
+
+    def add(
+        self, message: Warning | str, category: type[Warning], filename: str, lineno: int
+    ) -> None:
+        """Count one warning (the signature of ``warnings.showwarning``)."""
+        text = str(message)
+        key = (category.__name__, _VARYING_PART.sub("…", text))
+        kind = self.kinds.get(key)
+        if kind is None:
+            kind = self.kinds[key] = _WarningKind(message=text, where=f"{filename}:{lineno}")
+        kind.count += 1
+        kind.texts.add(text)
+
+    def log(self) -> None:
+        """One ``library_warning`` event per kind, with its count (nothing when none)."""
+        logger = get_logger(__name__)
+        for (category, _), kind in self.kinds.items():
+            logger.warning(
+                "library_warning",
+                stage=self.stage,
+                category=category,
+                message=kind.message,
+                count=kind.count,
+                variants=len(kind.texts),
+                where=kind.where,
+            )
+
+
+# innermost last; only the main thread collects (see summarise_warnings)
+_ACTIVE: list[WarningSummary] = []
+
+
+def _collect(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    _ACTIVE[-1].add(message, category, filename, lineno)
+
+
+@contextmanager
+def summarise_warnings(stage: str) -> Iterator[WarningSummary]:
+    """Count the warnings raised inside the block and log each kind once when it ends.
+
+    The warning filters still apply (an ``ignore`` stays silent, an ``error`` still raises);
+    what they would print is counted instead, every time (``always``), and logged as one
+    ``library_warning`` event per kind with ``count``. Blocks nest: each logs its own.
+
+    Note:
+        ``warnings.catch_warnings`` changes process-wide state, so only the main thread
+        collects; elsewhere (`serve`'s worker threads) warnings behave as without the block.
+
+    Example:
+        >>> with summarise_warnings("preprocessing") as summary:
+        ...     warnings.warn("column 'g1' is constant", UserWarning, stacklevel=1)
+        ...     warnings.warn("column 'g2' is constant", UserWarning, stacklevel=1)
+        >>> summary.total, len(summary.kinds)
+        (2, 1)
+    """
+    summary = WarningSummary(stage)
+    if threading.current_thread() is not threading.main_thread():
+        yield summary
+        return
+    if _ACTIVE:  # an outer block's hook is installed; this one counts separately
+        _ACTIVE.append(summary)
+        try:
+            yield summary
+        finally:
+            _ACTIVE.pop()
+            summary.log()
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", append=True)
+        warnings.showwarning = _collect
+        _ACTIVE.append(summary)
+        try:
+            yield summary
+        finally:
+            _ACTIVE.pop()
+            summary.log()
