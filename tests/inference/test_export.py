@@ -237,7 +237,36 @@ def test_export_api_records_the_file_sha256(tmp_path: Path) -> None:
     assert result.sha256 == verify_bundle(bundle).manifest["exports"]["onnx"]["sha256"]
 
 
-@pytest.mark.parametrize("architecture", ["sklearn-rf", "lightgbm"])
+def _wine_with_a_category(tmp_path: Path) -> Path:
+    from sklearn.datasets import load_wine
+
+    frame = load_wine(as_frame=True).frame
+    frame["band"] = pd.cut(frame["alcohol"], 3, labels=["low", "mid", "high"]).astype(str)
+    frame.drop(columns="alcohol").to_csv(tmp_path / "wine.csv", index=False)
+    return tmp_path / "wine.csv"
+
+
+@pytest.mark.parametrize("architecture", ["sklearn-hgb", "catboost"])
+def test_native_categorical_models_without_an_onnx_route_are_refused(
+    tmp_path: Path, architecture: str
+) -> None:
+    """skl2onnx writes HistGradientBoosting's categorical splits as thresholds and CatBoost's
+    ONNX writer takes numbers only: both refuse in one line, with the way out."""
+    out = tmp_path / "models"
+    code, output = invoke(
+        "train", f"data.path={_wine_with_a_category(tmp_path)}", "data.target=target",
+        f"model.architecture={architecture}", "tracking.enabled=false", f"output.dir={out}",
+        *FAST[architecture],
+    )  # fmt: skip
+    assert code == 0, output
+    code, output = invoke("export", str(only_bundle(out)))
+    assert code == EXIT_BAD_INPUT, output
+    assert "native categorical column(s) cannot be exported to ONNX" in output
+    assert "training.native_categorical=false" in output
+    assert not (only_bundle(out) / "export").exists()
+
+
+@pytest.mark.parametrize("architecture", ["sklearn-rf", "lightgbm", "xgboost"])
 def test_string_categories_export_with_parity(tmp_path: Path, architecture: str) -> None:
     """String categories go through the graph's LabelEncoder (ai.onnx.ml 2+), even when the
     model's own converter writes ai.onnx.ml 1."""

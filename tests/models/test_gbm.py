@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,15 +13,21 @@ from lightgbm import LGBMClassifier, LGBMRegressor
 from xgboost import XGBClassifier, XGBRegressor
 
 from trainwell.errors import BundleError
+from trainwell.models.fitting import FitInputs
 from trainwell.models.gbm import (
     CATBOOST_FILE,
     LIGHTGBM_FILE,
     META_FILE,
     XGBOOST_FILE,
+    CatBoostCodes,
     LightGBMBooster,
+    XGBoostCodes,
     build_catboost,
     build_lightgbm,
     build_xgboost,
+    fit_catboost,
+    fit_lightgbm,
+    fit_xgboost,
     load_catboost,
     load_lightgbm,
     load_xgboost,
@@ -108,7 +115,11 @@ def test_save_writes_the_native_file_and_meta(
     assert save(model, out) == files
     assert sorted(p.name for p in out.iterdir()) == sorted(files)
     meta = json.loads((out / META_FILE).read_text(encoding="utf-8"))
-    assert meta == {"kind": kind, "is_classifier": task == CLASSIFICATION}
+    assert meta == {
+        "kind": kind,
+        "is_classifier": task == CLASSIFICATION,
+        "categorical_features": [],
+    }
 
 
 def test_lightgbm_booster_binary_probabilities() -> None:
@@ -188,3 +199,107 @@ def test_corrupt_xgboost_file_is_a_bundle_error(tmp_path: Path) -> None:
     write_corrupt(tmp_path, XGBOOST_FILE)
     with pytest.raises(BundleError, match=r"^cannot load the XGBoost model: "):
         load_xgboost(tmp_path)
+
+
+# --- native categorical columns (the registry's contract: tests/models/test_registry.py) ----
+
+
+def coded(n: int = 240) -> tuple[np.ndarray, np.ndarray]:
+    """Column 0 a number, column 1 ordinal codes 0..5; label = code in {1, 3} (x0 breaks ties)."""
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 6, size=n).astype(np.float64)
+    X = np.column_stack([rng.normal(size=n), codes])
+    return X, (np.isin(codes, [1, 3]) ^ (X[:, 0] > 1.5)).astype(np.int64)
+
+
+def test_xgboost_declares_the_categories_and_sends_unknown_codes_as_missing() -> None:
+    X, y = coded()
+    model = build_xgboost(CLASSIFICATION, 0, {"n_estimators": 10})
+    fitted = fit_xgboost(model, FitInputs(X, y, X[:0], y[:0], categorical=(1,)))
+    assert isinstance(fitted, XGBoostCodes) and fitted.estimator is model
+    assert model.get_params()["enable_categorical"] is True
+    assert model.get_booster().feature_types == ["q", "c"]
+    # XGBoost itself sends -1 down the not-in-the-set branch; trainwell's -1 is missing
+    unknown, missing = np.array([[0.0, -1.0]]), np.array([[0.0, np.nan]])
+    np.testing.assert_array_equal(fitted.predict_proba(unknown), model.predict_proba(missing))
+    np.testing.assert_array_equal(fitted.codes(np.array([[-1.0, -1.0]])), [[-1.0, np.nan]])
+
+
+def test_xgboost_fits_a_union_holding_unknown_codes() -> None:
+    """A refit on train+valid sees -1 for a category only validation had: XGBoost alone
+    refuses negative categories ("Invalid categorical value detected")."""
+    X, y = coded()
+    X[:5, 1] = -1.0
+    fitted = fit_xgboost(
+        build_xgboost(CLASSIFICATION, 0, {"n_estimators": 5}),
+        FitInputs(X, y, X[:0], y[:0], categorical=(1,)),
+    )
+    assert fitted.predict(X[:5]).shape == (5,)
+
+
+def test_xgboost_staged_fit_reports_with_categorical_columns() -> None:
+    X, y = coded()
+    reported: list[int] = []
+
+    class Every:
+        every = 2
+
+        def report(self, step: int, raw: np.ndarray) -> None:
+            assert raw.shape == (len(X),)
+            reported.append(step)
+
+    fitted = fit_xgboost(
+        build_xgboost(CLASSIFICATION, 0, {"n_estimators": 6}),
+        FitInputs(X, y, X, y, categorical=(1,)),
+        Every(),
+    )
+    assert reported == [2, 4, 6] and isinstance(fitted, XGBoostCodes)
+
+
+def test_catboost_gets_the_codes_as_int_cat_features() -> None:
+    X, y = coded()
+    model = build_catboost(CLASSIFICATION, 0, {"iterations": 5})
+    fitted = fit_catboost(model, FitInputs(X, y, X[:0], y[:0], categorical=(1,)))
+    assert isinstance(fitted, CatBoostCodes)
+    assert model.get_cat_feature_indices() == [1]
+    frame = fitted.frame(np.array([[0.5, 3.0], [0.5, -1.0]]))
+    assert frame[1].tolist() == [3, -1] and str(frame[1].dtype) == "int64"
+    assert fitted.predict_proba(X).shape == (len(X), 2)
+
+
+def test_lightgbm_declares_the_categories() -> None:
+    X, y = coded()
+    fitted = fit_lightgbm(
+        build_lightgbm(CLASSIFICATION, 0, {"n_estimators": 5}),
+        FitInputs(X, y, X[:0], y[:0], categorical=(1,)),
+    )
+    assert "[categorical_feature: 1]" in fitted.booster_.model_to_string()
+
+
+@pytest.mark.parametrize(
+    ("build", "fit", "save", "load", "params"),
+    [
+        (build_xgboost, fit_xgboost, save_xgboost, load_xgboost, {"n_estimators": 5}),
+        (build_lightgbm, fit_lightgbm, save_lightgbm, load_lightgbm, {"n_estimators": 5}),
+        (build_catboost, fit_catboost, save_catboost, load_catboost, {"iterations": 5}),
+    ],
+)
+def test_meta_records_the_categorical_columns(
+    tmp_path: Path, build: Builder, fit: Any, save: Saver, load: Loader, params: dict[str, Any]
+) -> None:
+    X, y = coded()
+    fitted = fit(build(CLASSIFICATION, 0, params), FitInputs(X, y, X[:0], y[:0], (1,)), None)
+    save(fitted, tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text(encoding="utf-8"))
+    assert meta["categorical_features"] == [1]
+    loaded = load(tmp_path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), fitted.predict_proba(X))
+
+
+def test_a_bundle_from_before_native_categoricals_loads_plain(tmp_path: Path) -> None:
+    X, y = toy()
+    save_xgboost(build_xgboost(CLASSIFICATION, 0, {"n_estimators": 5}).fit(X, y), tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text(encoding="utf-8"))
+    del meta["categorical_features"]
+    (tmp_path / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    assert type(load_xgboost(tmp_path)) is XGBClassifier

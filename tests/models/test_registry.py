@@ -243,3 +243,72 @@ def test_architectures_for() -> None:
     assert {"resnet18", "efficientnet_b0", "vit_tiny_patch16_224", "small-cnn"} <= set(images)
     assert not set(images) & set(regression)
     assert architectures_for("object-detection") == []
+
+
+# --- native categorical columns -------------------------------------------------------------
+
+NATIVE_ROWS = sorted(n for n, s in ARCHITECTURES.items() if s.native_categorical is not None)
+# one split, one tree: enough for a category set, never for codes {1, 3} among 0..5 as numbers
+ONE_SPLIT: dict[str, dict[str, Any]] = {
+    "sklearn-hgb": {"max_iter": 1, "max_leaf_nodes": 2, "learning_rate": 1.0},
+    "xgboost": {"n_estimators": 1, "max_depth": 1, "learning_rate": 1.0},
+    "lightgbm": {
+        "n_estimators": 1,
+        "num_leaves": 2,
+        "learning_rate": 1.0,
+        "min_child_samples": 1,
+        "min_data_per_group": 1,  # LightGBM's default, 100, is more than a category here has
+    },
+    "catboost": {"iterations": 1, "depth": 1, "learning_rate": 1.0},
+}
+
+
+def category_set_data() -> tuple[np.ndarray, np.ndarray]:
+    """Column 0 noise, column 1 ordinal codes 0..5 (20 rows each): label = code in {1, 3}."""
+    codes = np.repeat(np.arange(6), 20).astype(np.float64)
+    noise = np.random.default_rng(SEED).normal(size=len(codes))
+    return np.column_stack([noise, codes]), np.isin(codes, [1, 3]).astype(np.int64)
+
+
+def test_every_gbm_row_takes_native_categoricals() -> None:
+    assert NATIVE_ROWS == ["catboost", "lightgbm", "sklearn-hgb", "xgboost"]
+    assert set(ONE_SPLIT) == set(NATIVE_ROWS)
+
+
+@pytest.mark.parametrize("name", NATIVE_ROWS)
+def test_native_categorical_splits_a_category_set_ordinal_codes_cannot(
+    name: str, tmp_path: Path
+) -> None:
+    from trainwell.models.fitting import FitInputs
+
+    spec = ARCHITECTURES[name]
+    X, y = category_set_data()
+    accuracy = {}
+    for categorical in ((), (1,)):
+        model = spec.build("classification", SEED, dict(ONE_SPLIT[name]))
+        data = FitInputs(X, y, X[:0], y[:0], categorical=categorical)
+        fitted = spec.fit(model, data, None)
+        accuracy[categorical] = float(np.mean(fitted.predict(X).ravel().astype(int) == y))
+    # one threshold on the codes separates at most {0}, {0, 1}, ...: never {1, 3} alone
+    assert accuracy[()] < 1.0
+    assert accuracy[(1,)] == 1.0
+
+
+@pytest.mark.parametrize("name", NATIVE_ROWS)
+def test_native_categorical_model_reloads_and_takes_unknown_codes(
+    name: str, tmp_path: Path
+) -> None:
+    from trainwell.models.fitting import FitInputs
+
+    spec = ARCHITECTURES[name]
+    X, y = category_set_data()
+    X_refit = np.vstack([X, [[0.0, -1.0], [0.5, -1.0]]])  # a refit union may hold -1 codes
+    y_refit = np.concatenate([y, [0, 0]])
+    model = spec.build("classification", SEED, dict(FAST_PARAMS[name]))
+    fitted = spec.fit(model, FitInputs(X_refit, y_refit, X[:0], y[:0], categorical=(1,)), None)
+    names = spec.save(fitted, tmp_path)
+    assert sorted(names) == written_files(tmp_path)
+    loaded = spec.load(tmp_path)
+    unknown = np.array([[0.0, -1.0], [0.0, 1.0], [0.0, 4.0]])
+    for rows in (X, unknown):
+        np.testing.assert_array_equal(loaded.predict_proba(rows), fitted.predict_proba(rows))

@@ -105,3 +105,44 @@ def test_untrusted_function_inside_a_trusted_pipeline_is_refused(tmp_path: Path)
     save_skops(pipeline, tmp_path)
     with pytest.raises(BundleError, match=r"does not trust: \['(posix|nt)\.system'\]"):
         load_skops(tmp_path / SKOPS_FILE)
+
+
+def test_hgb_category_limit_is_max_bins() -> None:
+    from trainwell.models.sklearn_models import HGB_MAX_BINS, hgb_max_categories
+
+    assert hgb_max_categories({}) == HGB_MAX_BINS == 255
+    assert hgb_max_categories({"max_bins": 31}) == 31
+
+
+def test_hgb_refit_keeps_the_iterations_early_stopping_kept() -> None:
+    from trainwell.models.sklearn_models import hgb_refit_params
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    y = (X[:, 0] > 0).astype(int)
+    params = {"max_iter": 500, "early_stopping": True, "n_iter_no_change": 3}
+    model = build_hgb("classification", 0, params).fit(X, y)
+    assert model.n_iter_ < 500
+    refit = hgb_refit_params(model)
+    assert refit == {"max_iter": model.n_iter_, "early_stopping": False}
+    again = build_hgb("classification", 0, {**params, **refit}).fit(np.vstack([X, X]), [*y, *y])
+    assert again.n_iter_ == model.n_iter_
+
+
+def test_hgb_with_categorical_features_reloads(tmp_path: Path) -> None:
+    """Its internal ColumnTransformer keeps partial(check_array): trusted by name, alone."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=120), rng.integers(0, 4, size=120)]).astype(float)
+    y = (X[:, 1] == 2).astype(int)
+    model = build_hgb("classification", 0, {"max_iter": 5, "categorical_features": [1]})
+    save_sklearn_model(model.fit(X, y), tmp_path)
+    loaded = load_sklearn_model(tmp_path)
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+def test_a_partial_of_an_untrusted_function_is_still_refused(tmp_path: Path) -> None:
+    import functools
+
+    save_skops(make_pipeline(FunctionTransformer(func=functools.partial(os.system))), tmp_path)
+    with pytest.raises(BundleError, match=r"does not trust: \['(posix|nt)\.system'\]"):
+        load_skops(tmp_path / SKOPS_FILE)

@@ -177,3 +177,102 @@ def test_anomaly_detection_with_isolation_forest(tmp_path: Path) -> None:
     assert predictions.loc[flagged == 1, "anomaly_score"].min() >= (
         predictions.loc[flagged == 0, "anomaly_score"].max()
     )
+
+
+# --- training.refit_full: the saved model sees every row, the metrics stay held-out ------------
+
+# one unbootstrapped tree: its root counts exactly the rows it was fitted on
+ONE_TREE = {"architecture": "sklearn-rf", "params": {"n_estimators": 1, "bootstrap": False}}
+
+
+def fitted_rows(bundle: Path) -> int:
+    from trainwell.models.sklearn_models import load_sklearn_model
+
+    forest = load_sklearn_model(bundle / "model")
+    return int(forest.estimators_[0].tree_.n_node_samples[0])
+
+
+def test_refit_full_saves_a_model_of_train_and_valid_with_the_held_out_metrics(
+    cancer_csv: Path,
+) -> None:
+    data = {"path": str(cancer_csv), "target": "target"}
+    held = pipeline.run_training(config(data=data, model=ONE_TREE, training={"refit_full": False}))
+    full = pipeline.run_training(config(data=data, model=ONE_TREE))  # refit_full is the default
+    sizes = full.split_sizes
+    assert full.refit == pipeline.Refit(
+        rows=sizes["train"] + sizes["valid"], splits=("train", "valid")
+    )
+    assert full.refit.summary() == (
+        f"metrics are from held-out rows; the saved model was refit on "
+        f"{sizes['train'] + sizes['valid']} rows (train+valid)"
+    )
+    # the recorded metrics are the held-out model's, exactly as without the refit
+    assert full.metrics == held.metrics
+    assert (full.bundle_path / "metrics.json").read_text() == (
+        held.bundle_path / "metrics.json"
+    ).read_text()
+    manifest = json.loads((full.bundle_path / "manifest.json").read_text())
+    assert manifest["refit"] == {
+        "rows": sizes["train"] + sizes["valid"],
+        "splits": ["train", "valid"],
+        "held_out_metrics": True,
+    }
+    assert json.loads((held.bundle_path / "manifest.json").read_text())["refit"] is None
+    assert held.refit is None
+    # the saved trees: fitted on train+valid, and on train alone without the refit
+    assert fitted_rows(full.bundle_path) == sizes["train"] + sizes["valid"]
+    assert fitted_rows(held.bundle_path) == sizes["train"]
+    # a fully grown tree memorises: the refit one predicts every validation row's label
+    from trainwell.inference.predictor import Predictor
+
+    frame = pd.read_csv(cancer_csv)
+    valid = frame.loc[pipeline.prepare_data(config(data=data)).splits.valid.index]  # type: ignore[arg-type]
+    predicted = Predictor.load(full.bundle_path).predict_frame(valid.drop(columns="target"))
+    assert (predicted["prediction"].astype(int) == valid["target"]).all()
+    held_predicted = Predictor.load(held.bundle_path).predict_frame(valid.drop(columns="target"))
+    assert (held_predicted["prediction"].astype(int) != valid["target"]).any()
+
+
+def test_refit_include_test_adds_the_test_rows(cancer_csv: Path) -> None:
+    data = {"path": str(cancer_csv), "target": "target"}
+    result = pipeline.run_training(
+        config(data=data, model=ONE_TREE, training={"refit_include_test": True})
+    )
+    assert result.refit is not None and result.refit.splits == ("train", "valid", "test")
+    assert fitted_rows(result.bundle_path) == sum(result.split_sizes.values()) == 569
+
+
+def test_refit_include_test_needs_refit_full() -> None:
+    from trainwell.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"refit_include_test=true` needs `training\.refit_full"):
+        config(
+            data={"path": "sklearn:wine"},
+            training={"refit_full": False, "refit_include_test": True},
+        )
+
+
+def test_only_estimator_rows_are_refit() -> None:
+    from trainwell.models.registry import get_spec
+
+    wine = {"path": "sklearn:wine"}
+    default = config(data=wine)
+    with_test = config(data=wine, training={"refit_include_test": True})
+    assert pipeline.refit_splits(default, get_spec("xgboost")) == ("train", "valid")  # type: ignore[arg-type]
+    assert pipeline.refit_splits(with_test, get_spec("sklearn-hgb")) == ("train", "valid", "test")  # type: ignore[arg-type]
+    assert pipeline.refit_splits(default, get_spec("mlp")) == ()  # type: ignore[arg-type]
+    off = config(data=wine, training={"refit_full": False})
+    assert pipeline.refit_splits(off, get_spec("xgboost")) == ()  # type: ignore[arg-type]
+
+
+def test_refit_and_encoding_reach_the_mlflow_run(tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    cfg = resolve_config({"data": {"path": "sklearn:wine"}, "model": {"architecture": "xgboost"}})
+    result = pipeline.run_training(cfg)
+    run = MlflowClient(result.tracking_uri).get_run(str(result.run_id))
+    rows = result.split_sizes["train"] + result.split_sizes["valid"]
+    assert run.data.tags["trainwell.refit"] == f"train+valid ({rows} rows)"
+    assert run.data.tags["trainwell.categorical_encoding"] == "{}"  # wine: numbers only
+    assert run.data.params["training.refit_full"] == "True"
+    assert run.data.params["training.native_categorical"] == "True"

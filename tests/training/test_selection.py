@@ -14,6 +14,24 @@ def test_applies_only_to_small_scikit_learn_tabular_runs() -> None:
     assert not selection.applies("regression", selection.SMALL_DATA_ROWS, "scikit-learn")
     assert not selection.applies("classification", 300, "LightGBM")
     assert not selection.applies("anomaly", 300, "scikit-learn")
+    # fewer training rows than folds: no cross-validation (the advisor's default stands)
+    assert not selection.applies("regression", selection.CV_FOLDS - 1, "scikit-learn")
+    assert selection.applies("regression", selection.CV_FOLDS, "scikit-learn")
+
+
+def test_every_candidate_failing_is_one_data_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    import sklearn.model_selection
+
+    from trainwell.errors import DataError
+
+    # scikit-learn scores a fit that raised as NaN (error_score=nan): every fit failed
+    monkeypatch.setattr(
+        sklearn.model_selection, "cross_val_score", lambda *a, **k: np.full(5, np.nan)
+    )
+    frame = load_wine(as_frame=True).frame
+    with pytest.raises(DataError, match="cross-validation failed for every candidate"):
+        selection.select_small_data(frame, "target", "classification", (), seed=0)
 
 
 def test_linear_wins_on_diabetes_and_the_reason_shows_every_score() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -21,6 +23,10 @@ def _restore_determinism(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     torch.use_deterministic_algorithms(before)
     torch.backends.cudnn.deterministic = False
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != CUBLAS_WORKSPACE_ENV}
 
 
 def _draws() -> tuple[float, float, list[float]]:
@@ -63,3 +69,21 @@ def test_deterministic_mode_sets_torch_cudnn_and_cublas_then_switches_off() -> N
 def test_seed_out_of_range_is_refused(seed: int) -> None:
     with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 4294967295\]"):
         seed_everything(seed, deterministic=False)
+
+
+def test_without_torch_python_and_numpy_are_seeded_and_torch_is_not_imported() -> None:
+    code = (
+        "import random, sys, numpy as np\n"
+        "from trainwell.utils.seeding import seed_everything\n"
+        "report = seed_everything(11, deterministic=True, torch=False)\n"
+        "a = (random.random(), float(np.random.rand()))\n"
+        "random.seed(11); np.random.seed(11)\n"
+        "assert a == (random.random(), float(np.random.rand())), a\n"
+        "assert report['torch'] is False and report['numpy'] and report['python'], report\n"
+        "assert report['cublas_workspace_config'] == ':4096:8', report\n"
+        "print('torch' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_clean_env()
+    )
+    assert done.stdout.strip() == "False"

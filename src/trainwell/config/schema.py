@@ -133,7 +133,12 @@ class ModelConfig(_Section):
 
 
 class TrainingConfig(_Section):
-    """Seeds and the training loop (the loop settings apply to torch models)."""
+    """Seeds, the training loop (its settings apply to torch models) and how estimators fit.
+
+    ``native_categorical`` and ``refit_*`` are read by the `train` job for estimator rows
+    (docs/training.md): categorical columns as categories, and the refit on train+valid once
+    the held-out evaluation is recorded.
+    """
 
     seed: int = Field(DEFAULT_SEED, ge=0, le=2**32 - 1)
     deterministic: bool = Field(
@@ -159,6 +164,30 @@ class TrainingConfig(_Section):
     resume: str | None = Field(None, description="A checkpoint path, or `latest`.")
     devices: int = Field(1, ge=1, description="Processes for DDP (torchrun); 1 = no DDP.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    native_categorical: bool = Field(
+        True,
+        description="GBMs take the categorical columns' ordinal codes as categories (CatBoost "
+        "cat_features, LightGBM categorical_feature, XGBoost enable_categorical, "
+        "HistGradientBoosting categorical_features); false: the codes are plain numbers.",
+    )
+    refit_full: bool = Field(
+        True,
+        description="Estimators (not torch models): after the held-out evaluation is recorded, "
+        "refit the same settings on train+valid; the saved model is the refit one.",
+    )
+    refit_include_test: bool = Field(
+        False, description="With refit_full, the test rows join the refit too (train+valid+test)."
+    )
+
+    @model_validator(mode="after")
+    def _refit_test_needs_refit(self) -> TrainingConfig:
+        if self.refit_include_test and not self.refit_full:
+            msg = (
+                "`training.refit_include_test=true` needs `training.refit_full=true` (it adds "
+                "the test rows to that refit)"
+            )
+            raise ValueError(msg)
+        return self
 
 
 class TrackingConfig(_Section):
@@ -194,12 +223,50 @@ class ChecksConfig(_Section):
     target_proxy_score: float = Field(
         0.99, gt=0.5, le=1.0, description="Single-feature score that marks target leakage."
     )
+    # The next four are measured on clean real datasets (docs/checks.md, from benchmarks/
+    # measure_check_quality.py --calibrate). Standout: on 1 of 1,080 clean labelled splits does
+    # an honest best feature >= 0.8 make under a third of the runner-up's errors (1st
+    # percentile 0.35); a field that agrees with the target in 98% of rows makes 0.02-0.3.
+    target_proxy_standout_score: float = Field(
+        0.8,
+        gt=0.0,
+        le=1.0,
+        description="Best single-feature score that warns when it stands out from the rest.",
+    )
+    target_proxy_standout_error_ratio: float = Field(
+        0.33,
+        gt=0.0,
+        lt=1.0,
+        description="Warn when the best feature's error (1 - score) is at most this share "
+        "of the second best's.",
+    )
+    # honest fits on 2-5 features reach at most 0.89 held out; an exact sum 1 - 1e-12
+    combination_r2: float = Field(
+        0.999,
+        gt=0.5,
+        le=1.0,
+        description="Held-out R² of a fit on <= 5 features that marks parts of the target.",
+    )
     imbalance_ratio: float = Field(
         20.0, gt=1.0, description="Majority/minority class ratio reported as severe imbalance."
     )
     id_like_unique_share: float = Field(0.99, gt=0.5, le=1.0)
     shift_statistic: float = Field(
-        0.3, gt=0.0, le=1.0, description="KS statistic / total-variation distance that warns."
+        0.3, gt=0.0, le=1.0, description="KS statistic that warns (a change of shape)."
+    )
+    # below the 1st percentile of the family-wise p of clean random splits (0.028-0.047)
+    shift_alpha: float = Field(
+        0.02, gt=0.0, lt=1.0, description="Family-wise significance of a distribution shift."
+    )
+    # a judgement for large tables, where everything is significant: below the issue's 0.33 SD
+    # by more than the estimate's sampling error at 1,000 test rows (0.05 SD)
+    shift_min_sd: float = Field(
+        0.2, ge=0.0, description="Smallest shift of a feature's location, in training SDs."
+    )
+    # a judgement for large tables (clean tables without natural repeats repeat at most 1 row):
+    # a handful of repeats among 1,000s of rows changes no metric
+    train_duplicate_share: float = Field(
+        0.001, ge=0.0, le=1.0, description="Share of duplicated training rows that warns."
     )
     sample_rows: int = Field(
         50_000, ge=1000, description="Rows sampled for the per-feature and shift checks."

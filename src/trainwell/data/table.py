@@ -40,6 +40,11 @@ SPLIT_NAMES = ("train", "valid", "test")
 # training rows the drift reference is computed on, at most (a fixed-seed sample beyond)
 REFERENCE_ROWS = 100_000
 REFERENCE_SAMPLE_SEED = 0
+# A text target is a numeric target with typos (an error naming them), not class labels, when
+# at least this share of its values are numbers.
+NUMERIC_TARGET_SHARE = 0.9
+# bad target values (and their rows) an error names; the count is always given
+MAX_TARGET_SHOWN = 5
 
 
 def dataset_name(config: ExperimentConfig) -> str:
@@ -79,6 +84,70 @@ def _drop_missing_target(
     return frame
 
 
+def _refuse_broken_numeric_target(frame: pd.DataFrame, target: str | None, source: str) -> None:
+    """A text target that is numbers with a few typos is an error, not a set of class labels.
+
+    ``load_table`` has already read missing-value tokens as missing in a column of numbers, so
+    what is left here are values neither numbers nor tokens. When at least
+    ``NUMERIC_TARGET_SHARE`` of the values are numbers, the rest are named; string labels
+    (``yes``/``no``) and labels that only partly look like numbers stay valid.
+
+    Raises:
+        DataError: naming the column, a few bad values (repr) with their data rows, the count.
+    """
+    import pandas as pd
+
+    if target is None or target not in frame.columns:
+        return
+    series = frame[target]
+    if not (series.dtype == object or isinstance(series.dtype, pd.StringDtype)):
+        return
+    values = series[series.notna()]
+    if values.empty:
+        return
+    text = values.astype(str).str.strip()
+    is_number = pd.to_numeric(text, errors="coerce").notna()
+    n_numbers = int(is_number.sum())
+    if n_numbers == len(values) or n_numbers < NUMERIC_TARGET_SHARE * len(values):
+        return
+    bad = values[~is_number]
+    # load_table's frames keep the file's order: position + 1 is the 1-based data row
+    positions = [int(p) + 1 for p in frame.index.get_indexer(bad.index[:MAX_TARGET_SHOWN])]
+    shown = ", ".join(repr(v) for v in bad.iloc[:MAX_TARGET_SHOWN].tolist())
+    more = ", ..." if len(bad) > MAX_TARGET_SHOWN else ""
+    raise DataError(
+        f"target column {target!r} in {source} holds numbers, but {len(bad)} of its "
+        f"{len(values)} values are not: {shown}{more} (data rows "
+        f"{', '.join(map(str, positions))}{more}); fix them, or leave those cells empty to "
+        "drop the rows"
+    )
+
+
+def _refuse_no_features(frame: pd.DataFrame, reserved: set[str], source: str) -> None:
+    """A table whose every column is the target, dropped or a split column has nothing to
+    learn from (said here, before splitting copies of target-only rows can fail first)."""
+    if any(column not in reserved for column in frame.columns):
+        return
+    if len(frame.columns) == 1:
+        only = f"its only column is the target {frame.columns[0]!r}"
+    else:
+        names = ", ".join(repr(c) for c in frame.columns)
+        only = f"its columns ({names}) are the target, dropped or split columns"
+    raise DataError(f"no feature columns in {source}: {only}; add the columns to learn from")
+
+
+def _read_part(
+    source: str, target: str | None, where: str, dropped: list[int], reserved: set[str]
+) -> pd.DataFrame:
+    """One file through ``load_table``, the target rules, and the rows without a target."""
+    from trainwell.data.loading import load_table
+
+    frame = load_table(source)
+    _refuse_no_features(frame, reserved, source)
+    _refuse_broken_numeric_target(frame, target, source)
+    return _drop_missing_target(frame, target, where, dropped)
+
+
 def load(config: ExperimentConfig, target_optional: bool, include_test: bool) -> Loaded:
     """Read and profile the table(s) the config names.
 
@@ -89,27 +158,28 @@ def load(config: ExperimentConfig, target_optional: bool, include_test: bool) ->
     """
     import pandas as pd
 
-    from trainwell.data.loading import fingerprint_frame, load_table, source_size_bytes
+    from trainwell.data.loading import fingerprint_frame, source_size_bytes
     from trainwell.data.profile import profile_frame
 
     data = config.data
     target = _resolve_target(config, target_optional)
     dropped: list[int] = []
     parts: dict[str, pd.DataFrame] = {}
+    reserved = {c for c in (target, *data.drop_columns, *_split_columns(config)) if c}
     if data.path is not None:
-        frame = _drop_missing_target(load_table(data.path), target, "input", dropped)
+        frame = _read_part(data.path, target, "input", dropped, reserved)
         profile = profile_frame(frame, target)
         size_bytes = source_size_bytes(data.path)
     else:
         assert data.train_path is not None  # guaranteed by DataConfig's validator
-        train = _drop_missing_target(load_table(data.train_path), target, "training", dropped)
+        train = _read_part(data.train_path, target, "training", dropped, reserved)
         parts = {"train": train}
         for name, path in (("valid", data.valid_path), ("test", data.test_path)):
             if name == "test" and path is not None and not include_test:
                 parts[name] = train.iloc[0:0]
                 continue
             if path is not None:
-                part = _drop_missing_target(load_table(path), target, name, dropped)
+                part = _read_part(path, target, name, dropped, reserved)
                 if list(part.columns) != list(train.columns):
                     raise DataError(
                         f"the {name} file's columns differ from the training file's: {path}"
@@ -155,16 +225,28 @@ def split(loaded: Loaded, config: ExperimentConfig, stratify: bool, include_test
             stratify_on=stratify_on,
             group_column=data.group_column,
             time_column=data.time_column,
+            ignore_columns=_not_compared(config, loaded),
         )
     else:
-        splits = _complete_presplit(loaded.parts, config, stratify_on)
+        splits = _complete_presplit(
+            loaded.parts, config, stratify_on, _not_compared(config, loaded)
+        )
     if not include_test:
         splits = Splits(splits.train, splits.valid, splits.test.iloc[0:0], splits.strategy)
     return splits
 
 
+def _not_compared(config: ExperimentConfig, loaded: Loaded) -> tuple[str, ...]:
+    """Columns that do not make two rows different copies (dropped and free-text columns are
+    never features, and the duplicate check compares without them)."""
+    return (*config.data.drop_columns, *loaded.profile.text_columns)
+
+
 def _complete_presplit(
-    parts: dict[str, pd.DataFrame], config: ExperimentConfig, stratify: str | None
+    parts: dict[str, pd.DataFrame],
+    config: ExperimentConfig,
+    stratify: str | None,
+    ignore_columns: tuple[str, ...] = (),
 ) -> Splits:
     """Use the given files; hold a missing validation or test split out of training."""
     from trainwell.data.splitting import Splits, split_off
@@ -183,6 +265,7 @@ def _complete_presplit(
             stratify,
             config.data.group_column,
             config.data.time_column,
+            ignore_columns,
         )
         strategy = f"files+{how}"
     return Splits(train=train, valid=held["valid"], test=held["test"], strategy=strategy)
@@ -204,20 +287,22 @@ def fit_inputs(
         prepare_frame,
         transform,
     )
+    from trainwell.utils.logging import summarise_warnings
 
     splits = prepared.splits
-    schema = build_schema(
-        splits.train, prepared.target, (*config.data.drop_columns, *_split_columns(config))
-    )
-    schema = schema.model_copy(update={"classes": targets.classes})
-    preprocessor = build_preprocessor(schema, spec.encoding, spec.scale)
-    preprocessor.fit(prepare_frame(splits.train, schema))
-    X = {
-        name: transform(preprocessor, part, schema)
-        if len(part := getattr(splits, name))
-        else np.empty((0, len(preprocessor.get_feature_names_out())))
-        for name in SPLIT_NAMES
-    }
+    with summarise_warnings("preprocessing"):
+        schema = build_schema(
+            splits.train, prepared.target, (*config.data.drop_columns, *_split_columns(config))
+        )
+        schema = schema.model_copy(update={"classes": targets.classes})
+        preprocessor = build_preprocessor(schema, spec.encoding, spec.scale)
+        preprocessor.fit(prepare_frame(splits.train, schema))
+        X = {
+            name: transform(preprocessor, part, schema)
+            if len(part := getattr(splits, name))
+            else np.empty((0, len(preprocessor.get_feature_names_out())))
+            for name in SPLIT_NAMES
+        }
     return Features(
         schema=schema, preprocessor=preprocessor, X=X, y=targets.y, classes=targets.classes
     )
@@ -297,24 +382,31 @@ def drift_columns(frame: pd.DataFrame, schema: InputSchema) -> dict[str, np.ndar
 
     Numeric columns become float64 (NaN: missing), datetime columns float64 epoch seconds (what
     ``prepare_frame`` feeds the preprocessing), categorical columns object arrays of str (None:
-    missing); keyed by feature name, in schema order.
+    missing); keyed by feature name, in schema order. Each kind is one matrix whose columns are
+    the arrays (contiguous views), not one pandas call per column.
 
     Raises:
         SchemaError: the rows do not match the schema.
     """
+    import numpy as np
+
     from trainwell.data.preprocessing import prepare_frame
     from trainwell.data.schema import validate_frame
 
     validated = validate_frame(frame[schema.feature_names], schema)
     prepared = prepare_frame(validated, schema)
-    return {
-        column.name: (
-            validated[column.name].to_numpy(dtype=object)
-            if column.kind == "categorical"
-            else prepared[column.name].to_numpy(dtype="float64")
-        )
-        for column in schema.columns
-    }
+    categorical = [c.name for c in schema.columns if c.kind == "categorical"]
+    numbers = [c.name for c in schema.columns if c.kind != "categorical"]
+    columns: dict[str, np.ndarray] = {}
+    for names, source, dtype in (
+        (numbers, prepared, "float64"),
+        (categorical, validated, object),
+    ):
+        if names:
+            # (rows, columns), column-major: each column a contiguous array
+            matrix = np.asfortranarray(source.loc[:, names].to_numpy(dtype=dtype))
+            columns.update(zip(names, matrix.T, strict=True))
+    return {name: columns[name] for name in schema.feature_names}
 
 
 def reference_columns(
@@ -323,13 +415,15 @@ def reference_columns(
     """One split's feature columns for the bundle's drift reference (:func:`drift_columns`):
     at most ``REFERENCE_ROWS`` of its rows, sampled with a fixed seed (memory stays bounded)."""
     from trainwell.data.schema import InputSchema
+    from trainwell.utils.logging import summarise_warnings
 
     schema = features.schema
     assert isinstance(schema, InputSchema)
     part = getattr(prepared.splits, split)
     if len(part) > REFERENCE_ROWS:
         part = part.sample(n=REFERENCE_ROWS, random_state=REFERENCE_SAMPLE_SEED).sort_index()
-    return drift_columns(part, schema)
+    with summarise_warnings("drift_reference"):
+        return drift_columns(part, schema)
 
 
 @dataclass(frozen=True)
@@ -438,4 +532,5 @@ TABLE = Modality(
     open_inputs=open_inputs,
     save_samples=save_samples,
     reference_columns=reference_columns,
+    seeds_torch=False,
 )

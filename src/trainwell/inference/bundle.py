@@ -4,7 +4,10 @@ Layout::
 
     <bundle>/
       manifest.json        trainwell version, task, architecture, run id, data fingerprint,
-                           config hash, environment, sha256 of every other file
+                           config hash, environment, split strategy and sizes, each
+                           categorical column's encoding (``categorical_encoding``), the refit
+                           of the saved model (``refit``: rows and splits, or null), sha256 of
+                           every other file
       config.yaml          the resolved experiment config
       schema.json          the input schema (feature columns, kinds, categories, classes)
       preprocessing.skops  the fitted ColumnTransformer (skops, never pickle)

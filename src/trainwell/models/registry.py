@@ -9,6 +9,11 @@ an unfitted estimator with the scikit-learn verbs (``fit``/``predict``/``predict
 detectors ``score_samples`` and ``predict`` with 1 = anomaly). ``fit`` is how the one fit path
 (``trainwell.training.fit``) fits it. Savers write safe formats only (skops, native GBM files,
 safetensors) and return the file names they wrote; loaders read them back.
+
+``native_categorical`` says whether a row's library takes the ordinal-coded categorical columns
+as categories (``FitInputs.categorical``, up to the cardinality it returns); ``refit_params``
+adjusts the builder parameters when `train` refits the evaluated model on every split
+(``training.refit_full``).
 """
 
 from __future__ import annotations
@@ -21,11 +26,19 @@ from typing import Any, Literal
 
 from trainwell.errors import ModelError
 from trainwell.models import gbm, sklearn_models, torch_entries, vision_entries
-from trainwell.models.fitting import FitFn, fit_estimator, fit_in_stages, fit_with_eval_set
+from trainwell.models.fitting import (
+    CategoryLimit,
+    FitFn,
+    fit_estimator,
+    fit_in_stages,
+    fit_with_eval_set,
+    unlimited_categories,
+)
 
 Builder = Callable[[str, int, dict[str, Any]], Any]
 Saver = Callable[[Any, Path], list[str]]
 Loader = Callable[[Path], Any]
+RefitParams = Callable[[Any], dict[str, Any]]
 ExportRoute = Literal["skl2onnx", "lightgbm", "xgboost", "catboost", "torch"]
 
 TABULAR = frozenset({"tabular-classification", "tabular-regression"})
@@ -61,6 +74,12 @@ class ArchitectureSpec:
             ``skl2onnx``, ``lightgbm``/``xgboost`` (onnxmltools), ``catboost`` (its own ONNX
             export) or ``torch`` (``torch.onnx`` dynamo, and TorchScript); None: it cannot be
             exported, and ``export_refusal`` says why.
+        native_categorical: the row's library takes the ordinal-coded categorical columns as
+            categories (the fit declares them: ``FitInputs.categorical``); the function gives
+            the most categories a column may have, from the builder parameters (None: any),
+            and a column above stays ordinal. None: the codes are plain numbers to it.
+        refit_params: builder parameters for the refit on every split, from the evaluated
+            model (HistGradientBoosting: the iterations it ran); None: the same parameters.
     """
 
     name: str
@@ -82,6 +101,8 @@ class ArchitectureSpec:
     pretrained: bool = False
     export: ExportRoute | None = None
     export_refusal: str = ""
+    native_categorical: CategoryLimit | None = None
+    refit_params: RefitParams | None = None
 
 
 ARCHITECTURES: dict[str, ArchitectureSpec] = {
@@ -96,11 +117,13 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         encoding="ordinal",
         scale=False,
         build=sklearn_models.build_hgb,
-        fit=fit_in_stages("max_iter"),
+        fit=fit_in_stages("max_iter", categorical_param="categorical_features"),
         save=sklearn_models.save_sklearn_model,
         load=sklearn_models.load_sklearn_model,
         summary="HistGradientBoosting: fast histogram GBM; the default for tabular data",
         export="skl2onnx",
+        native_categorical=sklearn_models.hgb_max_categories,
+        refit_params=sklearn_models.hgb_refit_params,
     ),
     "sklearn-rf": ArchitectureSpec(
         name="sklearn-rf",
@@ -155,6 +178,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         threads_param="n_jobs",
         fit_errors=(("xgboost.core", "XGBoostError"),),
         export="xgboost",
+        native_categorical=unlimited_categories,
     ),
     "lightgbm": ArchitectureSpec(
         name="lightgbm",
@@ -174,6 +198,7 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         threads_param="n_jobs",
         fit_errors=(("lightgbm.basic", "LightGBMError"),),
         export="lightgbm",
+        native_categorical=unlimited_categories,
     ),
     "catboost": ArchitectureSpec(
         name="catboost",
@@ -186,13 +211,14 @@ ARCHITECTURES: dict[str, ArchitectureSpec] = {
         encoding="ordinal",
         scale=False,
         build=gbm.build_catboost,
-        fit=fit_estimator,
+        fit=gbm.fit_catboost,
         save=gbm.save_catboost,
         load=gbm.load_catboost,
         summary="CatBoost: ordered boosting, strongest when categoricals dominate",
         threads_param="thread_count",
         fit_errors=(("catboost", "CatBoostError"),),
         export="catboost",
+        native_categorical=unlimited_categories,
     ),
     "isolation-forest": ArchitectureSpec(
         name="isolation-forest",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,16 @@ SKOPS_FILE = "model.skops"
 # skops refuses every type it does not trust by default; these module prefixes are the only
 # extra types trainwell accepts when loading (sklearn internals and numpy scalars/arrays).
 TRUSTED_MODULE_PREFIXES = ("sklearn.", "numpy.", "trainwell.")
+# The callables trusted by exact name: a HistGradientBoosting fitted with categorical features
+# keeps an input check, ``partial(check_array, ...)``, in its internal ColumnTransformer. The
+# partial can bind only what is trusted (these and the classes above), so it adds no gadget.
+TRUSTED_CALLABLES = frozenset({"functools.partial", "sklearn.utils.validation.check_array"})
 LINEAR_MAX_ITER = 2000
 FOREST_N_ESTIMATORS = 300
 ALL_CORES = -1
+# HistGradientBoosting's default max_bins: a categorical column may have at most max_bins
+# categories (its codes index the bins).
+HGB_MAX_BINS = 255
 
 
 def _is_classification(objective: str) -> bool:
@@ -31,6 +39,18 @@ def build_hgb(objective: str, seed: int, params: dict[str, Any]) -> Any:
         else (HistGradientBoostingRegressor)
     )
     return cls(**{"random_state": seed, **params})
+
+
+def hgb_max_categories(params: Mapping[str, Any]) -> int:
+    """HistGradientBoosting bins a categorical column by its codes: at most ``max_bins``."""
+    return int(params.get("max_bins", HGB_MAX_BINS))
+
+
+def hgb_refit_params(model: Any) -> dict[str, Any]:
+    """A refit on more rows keeps the iterations the evaluated model ran (``n_iter_``: what
+    early stopping kept, else ``max_iter``) and does not stop early on its own: 'auto' early
+    stopping switches on from 10,000 rows, which the union of the splits may reach."""
+    return {"max_iter": int(model.n_iter_), "early_stopping": False}
 
 
 def build_random_forest(objective: str, seed: int, params: dict[str, Any]) -> Any:
@@ -60,7 +80,9 @@ def build_isolation_forest(objective: str, seed: int, params: dict[str, Any]) ->
 
 def save_skops(obj: Any, directory: Path, filename: str = SKOPS_FILE) -> list[str]:
     """Write ``obj`` with skops; returns the file names written."""
-    import skops.io as sio
+    from trainwell.models.skops_io import import_skops_io
+
+    sio = import_skops_io()
 
     sio.dump(obj, directory / filename)
     return [filename]
@@ -82,18 +104,21 @@ def load_skops(path: Path) -> Any:
     """Load a skops file, trusting only classes from sklearn, numpy and trainwell.
 
     skops refuses unknown types by default; trainwell extends its trust to classes (never
-    functions, which a crafted file could use as gadgets) under ``TRUSTED_MODULE_PREFIXES``.
+    functions, which a crafted file could use as gadgets) under ``TRUSTED_MODULE_PREFIXES``,
+    and to the ``TRUSTED_CALLABLES`` named one by one.
 
     Raises:
         BundleError: the file is unreadable or holds a type outside that trust.
     """
-    import skops.io as sio
+    from trainwell.models.skops_io import import_skops_io
+
+    sio = import_skops_io()
 
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except (OSError, ValueError, KeyError) as exc:
         raise BundleError(f"cannot read {path.name}: {exc}") from exc
-    refused = [t for t in untrusted if not _trusted_class(t)]
+    refused = [t for t in untrusted if t not in TRUSTED_CALLABLES and not _trusted_class(t)]
     if refused:
         raise BundleError(f"{path.name} holds types trainwell does not trust: {refused}")
     return sio.load(path, trusted=untrusted)

@@ -2,8 +2,9 @@
 
 1. seeds; 2. data: load, profile, split; 3. task and architecture (the advisor decides `auto`);
 4. preprocessing fitted on train only; 5. fit; 6. evaluate on validation and test beside a
-trivial baseline; 7. write the bundle atomically (with the drift reference `serve` compares
-served rows with); 8. log everything to MLflow.
+trivial baseline; 7. refit the same settings on train+valid (``training.refit_full``,
+estimators only: the metrics stay the held-out ones); 8. write the bundle atomically (with the
+drift reference `serve` compares served rows with); 9. log everything to MLflow.
 
 The config stops here: components below receive plain values (STYLE.md §3).
 """
@@ -17,6 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from trainwell.evaluation.objectives import Objective
     from trainwell.models.registry import ArchitectureSpec
     from trainwell.tracking import NullTracker, RunTracker
+    from trainwell.training.fit import CategoricalEncoding
 
 logger = get_logger(__name__)
 
@@ -75,8 +78,36 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class Refit:
+    """The saved model was fitted again, on these splits, after the held-out evaluation."""
+
+    rows: int
+    splits: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The manifest's ``refit`` entry (the metrics in the bundle are the held-out ones)."""
+        return {"rows": self.rows, "splits": list(self.splits), "held_out_metrics": True}
+
+    def summary(self) -> str:
+        """The sentence `train` prints under its metrics."""
+        return (
+            f"metrics are from held-out rows; the saved model was refit on {self.rows:,} rows "
+            f"({'+'.join(self.splits)})"
+        )
+
+    def tag(self) -> str:
+        """The MLflow tag ``trainwell.refit``."""
+        return f"{'+'.join(self.splits)} ({self.rows} rows)"
+
+
+@dataclass(frozen=True)
 class TrainResult:
-    """What a finished `train` reports to the user."""
+    """What a finished `train` reports to the user.
+
+    Attributes:
+        refit: the saved model was refit on more rows than the evaluated one (None: the saved
+            model is the evaluated one); ``metrics`` are the held-out ones either way.
+    """
 
     dataset: str
     task: str
@@ -92,6 +123,7 @@ class TrainResult:
     duration_s: float
     profile: DataProfile
     checks: CheckReport
+    refit: Refit | None = None
 
 
 def _slug(text: str) -> str:
@@ -257,7 +289,53 @@ def fit_model(
         callbacks=callbacks or (),
         checkpoint_dir=checkpoint_dir,
     )
-    return fit.fit_model(setup.spec, model, setup.objective, setup.features.X, setup.features.y)
+    return fit.fit_model(
+        setup.spec,
+        model,
+        setup.objective,
+        setup.features.X,
+        setup.features.y,
+        categorical=setup.categorical.positions,
+    )
+
+
+def refit_splits(config: ExperimentConfig, spec: ArchitectureSpec) -> tuple[str, ...]:
+    """The splits the saved model is refit on; empty: it is not (``training.refit_full`` off,
+    or a torch loop row, which validates every epoch on a split a refit would swallow)."""
+    if spec.loop or not config.training.refit_full:
+        return ()
+    return SPLIT_NAMES if config.training.refit_include_test else ("train", "valid")
+
+
+def refit(setup: RunSetup, evaluated: Any) -> tuple[Any, Refit | None]:
+    """Step 7: the evaluated settings fitted on train+valid (+test), after the evaluation.
+
+    The preprocessing stays the one fitted on the training split, as the schema, the checks,
+    the drift reference and the evaluated model saw it: the refit model reads the same columns
+    the same way (a category only the validation rows have is -1, unknown, as in `predict`).
+
+    Returns:
+        (the model to save, what was refit; None and ``evaluated`` when nothing is).
+    """
+    from trainwell.training import fit
+
+    splits = tuple(s for s in refit_splits(setup.config, setup.spec) if len(setup.features.X[s]))
+    if not set(splits) - {"train"}:  # the training split alone: that is the evaluated fit
+        return evaluated, None
+    X, y = setup.features.X, setup.features.y
+    model = fit.refit_model(
+        setup.spec,
+        evaluated,
+        setup.objective,
+        setup.config,
+        X,
+        y,
+        splits,
+        categorical=setup.categorical.positions,
+    )
+    done = Refit(rows=sum(len(X[s]) for s in splits), splits=splits)
+    logger.info("model_refit", architecture=setup.spec.name, rows=done.rows, splits=done.splits)
+    return model, done
 
 
 def checkpoint_dir_for(config: ExperimentConfig, dataset: str, architecture: str) -> Path:
@@ -322,6 +400,18 @@ class RunSetup:
         """What this run learns (from the task table)."""
         return get_task(self.prepared.task).objective
 
+    @cached_property
+    def categorical(self) -> CategoricalEncoding:
+        """How the categorical columns reach the model (native categories or codes)."""
+        from trainwell.training.fit import categorical_encoding
+
+        return categorical_encoding(
+            self.spec,
+            self.features,
+            self.config.model.params,
+            self.config.training.native_categorical,
+        )
+
 
 def build_features(
     config: ExperimentConfig, prepared: PreparedData, spec: ArchitectureSpec
@@ -340,8 +430,9 @@ def set_up_run(config: ExperimentConfig, *, include_test: bool = True) -> RunSet
     from trainwell.evaluation.checks.run_checks import verify_seeds
     from trainwell.utils.seeding import seed_everything
 
-    seed_report = seed_everything(config.training.seed, config.training.deterministic)
-    seeds = verify_seeds(config.training.seed, config.training.deterministic)
+    torch = _modality(config).seeds_torch
+    seed_report = seed_everything(config.training.seed, config.training.deterministic, torch=torch)
+    seeds = verify_seeds(config.training.seed, config.training.deterministic, torch=torch)
     prepared = prepare_data(config, include_test=include_test)
     spec, decision = choose_architecture(config, prepared.task, prepared)
     logger.info("architecture_chosen", architecture=spec.name, reason=decision.reason)
@@ -446,6 +537,7 @@ def run_training(config: ExperimentConfig) -> TrainResult:
     prepared, spec, decision, features = setup.prepared, setup.spec, setup.decision, setup.features
     task, splits, X, y = prepared.task, prepared.splits, features.X, features.y
     objective = setup.objective
+    categorical = setup.categorical
     tracker = open_tracker(
         config.tracking.enabled,
         config.tracking.uri,
@@ -467,6 +559,7 @@ def run_training(config: ExperimentConfig) -> TrainResult:
                 "trainwell.config_hash": chash,
                 "trainwell.seed": str(config.training.seed),
                 "trainwell.git_commit": str(environment.get("git_commit") or "none"),
+                "trainwell.categorical_encoding": categorical.counts(),
             }
         )
         # 5. the checklist gate
@@ -490,6 +583,9 @@ def run_training(config: ExperimentConfig) -> TrainResult:
             )
         bundle_name = _bundle_name(config, prepared.dataset, spec.name)
         _write_reports(setup, model, bundle_name, tracker)
+        # 7. refit on train+valid(+test); the metrics above stay the held-out ones
+        final, refitted = refit(setup, model)
+        tracker.set_tags({"trainwell.refit": refitted.tag() if refitted else "none"})
         # 8. bundle
         destination = Path(config.output.dir) / bundle_name
 
@@ -500,13 +596,16 @@ def run_training(config: ExperimentConfig) -> TrainResult:
             modality = get_task(task).modality
             modality.save_inputs(features, directory)
             modality.save_samples(prepared, features, directory)
-            # what `serve` measures drift against (nothing for a modality without columns)
+            # what `serve` measures drift against (nothing for a modality without columns); the
+            # predictions' reference is the evaluated model's on the validation rows, which the
+            # refit model has trained on: its outputs there would look more certain than on
+            # the new rows `serve` sees
             drift.write_reference(
                 directory, modality, prepared, features, objective, model, config.training.seed
             )
             model_dir = directory / bundle_io.MODEL_DIR
             model_dir.mkdir()
-            spec.save(model, model_dir)
+            spec.save(final, model_dir)
             bundle_io.write_json(directory / bundle_io.METRICS_FILE, metrics)
             bundle_io.write_json(directory / bundle_io.DECISION_FILE, decision.as_dict())
             bundle_io.write_json(directory / bundle_io.CHECKS_FILE, report.model_dump(mode="json"))
@@ -526,6 +625,8 @@ def run_training(config: ExperimentConfig) -> TrainResult:
             "split_strategy": splits.strategy,
             "split_sizes": splits.sizes(),
             "checks": _check_summary(report),
+            "categorical_encoding": categorical.columns,
+            "refit": refitted.as_dict() if refitted else None,
         }
         bundle_path = bundle_io.write_bundle(destination, fill, manifest)
         # 9. tracking: the bundle itself
@@ -548,6 +649,7 @@ def run_training(config: ExperimentConfig) -> TrainResult:
         duration_s=time.perf_counter() - started,
         profile=prepared.profile,
         checks=report,
+        refit=refitted,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from trainwell.errors import DataError
 from trainwell.utils.logging import get_logger
 
 if TYPE_CHECKING:
@@ -62,7 +63,9 @@ def applies(objective: str, train_rows: int, advised_library: str) -> bool:
         objective: the objective's name (``classification``, ``regression``, ...).
     """
     return (
-        objective in SCORING and train_rows < SMALL_DATA_ROWS and advised_library == "scikit-learn"
+        objective in SCORING
+        and CV_FOLDS <= train_rows < SMALL_DATA_ROWS
+        and advised_library == "scikit-learn"
     )
 
 
@@ -99,8 +102,15 @@ def select_small_data(
         )
         result = cross_val_score(pipeline, X, y, cv=folds, scoring=scorer)
         scores[name] = float(np.mean(result))
-    best = max(scores.values())
-    chosen = next(name for name in CANDIDATES if scores[name] >= best - TIE_MARGIN)
+    finite = {name: score for name, score in scores.items() if np.isfinite(score)}
+    if not finite:
+        raise DataError(
+            f"{CV_FOLDS}-fold cross-validation failed for every candidate "
+            f"({', '.join(CANDIDATES)}) on the {len(X)} training rows; name a model with "
+            "model.architecture=... or add rows"
+        )
+    best = max(finite.values())
+    chosen = next(name for name in CANDIDATES if finite.get(name, -np.inf) >= best - TIE_MARGIN)
     logger.info("small_data_selection", scores=scores, chosen=chosen)
     shown = {k: abs(v) for k, v in scores.items()}
     return Selection(architecture=chosen, scores=shown, scoring=scoring)

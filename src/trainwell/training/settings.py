@@ -30,6 +30,8 @@ DEFAULT_LOG_EVERY_STEPS = 50
 DEFAULT_KEEP_CHECKPOINTS = 2
 # Builder parameter name of a field, where it differs (scikit-learn calls the seed random_state).
 _PARAM_NAMES = {"seed": "random_state"}
+# ``TrainingConfig`` fields that the `train` job reads, not the loop (training/pipeline.py).
+JOB_FIELDS = frozenset({"native_categorical", "refit_full", "refit_include_test"})
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,8 @@ class TrainerSettings:
 
     @classmethod
     def from_config(cls, cfg: TrainingConfig) -> TrainerSettings:
-        """The settings of a ``training:`` section: every one of its fields, under its name.
+        """The settings of a ``training:`` section: every one of its fields but ``JOB_FIELDS``,
+        under its name.
 
         ``checkpoint_dir``, ``keep_checkpoints``, ``log_every_steps`` and ``progress_bar`` are
         not config fields: they keep their defaults.

@@ -201,7 +201,14 @@ def _fit(
 
     progress = _ValidationProgress(report_every, score, recorder)
     return fit.fit_model(
-        spec, model, learned, X, y, progress=progress, context=f" with {params | overrides}"
+        spec,
+        model,
+        learned,
+        X,
+        y,
+        progress=progress,
+        context=f" with {params | overrides}",
+        categorical=setup.categorical.positions,
     )
 
 

@@ -44,7 +44,7 @@ class SeedReport(TypedDict):
     pythonhashseed: str | None
 
 
-def seed_everything(seed: int, deterministic: bool) -> SeedReport:
+def seed_everything(seed: int, deterministic: bool, *, torch: bool = True) -> SeedReport:
     """Seed python, numpy and torch (CPU and every CUDA device); optionally force determinism.
 
     Args:
@@ -53,6 +53,11 @@ def seed_everything(seed: int, deterministic: bool) -> SeedReport:
             none), turn cuDNN benchmarking off and set ``CUBLAS_WORKSPACE_CONFIG``. With
             ``False`` torch's deterministic mode is switched off again, so a process that
             seeds twice ends in the state it asked for last.
+        torch: also seed torch. A run that never touches torch (a scikit-learn or GBM table
+            model) passes False and does not import it: importing torch and switching its
+            deterministic mode costs about 4 s, more than fitting a small table. Torch models
+            seed themselves when they are built (``TorchEstimator.fit``), so nothing random
+            in torch escapes; the report records ``torch: false``.
 
     Returns:
         The settings applied, as plain values.
@@ -65,19 +70,36 @@ def seed_everything(seed: int, deterministic: bool) -> SeedReport:
         >>> report["seed"], report["torch"]
         (7, True)
     """
-    import torch
-
     if not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed must be an integer in [0, {MAX_SEED}]. Got {seed} instead.")
     random.seed(seed)
     np.random.seed(seed)
+    if deterministic:
+        os.environ[CUBLAS_WORKSPACE_ENV] = CUBLAS_DETERMINISTIC_WORKSPACE
+    if not torch:
+        return SeedReport(
+            seed=seed,
+            deterministic=deterministic,
+            python=True,
+            numpy=True,
+            torch=False,
+            cuda_devices=0,
+            torch_deterministic_algorithms=False,
+            cudnn_deterministic=False,
+            cudnn_benchmark=False,
+            cublas_workspace_config=os.environ.get(CUBLAS_WORKSPACE_ENV),
+            pythonhashseed=os.environ.get("PYTHONHASHSEED"),
+        )
+    return _seed_torch(seed, deterministic)
+
+
+def _seed_torch(seed: int, deterministic: bool) -> SeedReport:
+    import torch
+
     torch.manual_seed(seed)  # also seeds every CUDA device when CUDA is initialised
     cuda_devices = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if cuda_devices:
         torch.cuda.manual_seed_all(seed)
-
-    if deterministic:
-        os.environ[CUBLAS_WORKSPACE_ENV] = CUBLAS_DETERMINISTIC_WORKSPACE
     torch.use_deterministic_algorithms(deterministic)
     torch.backends.cudnn.deterministic = deterministic
     # Autotuning picks kernels by timing, so results can change between runs: always off.

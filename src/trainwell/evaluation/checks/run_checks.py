@@ -33,10 +33,11 @@ BYTES_PER_KIB = 1 << 10  # /proc/meminfo reports kB
 MEMINFO = Path("/proc/meminfo")
 
 
-def verify_seeds(seed: int, deterministic: bool) -> CheckResult:
+def verify_seeds(seed: int, deterministic: bool, *, torch: bool = True) -> CheckResult:
     """Compare the global RNGs with fresh generators seeded with ``seed``.
 
-    Call it right after seeding, before anything draws a random number.
+    Call it right after seeding, before anything draws a random number. ``torch=False``: the
+    run does not use torch (``seed_everything(..., torch=False)``), its generator is not checked.
     """
     import numpy as np
 
@@ -51,14 +52,15 @@ def verify_seeds(seed: int, deterministic: bool) -> CheckResult:
     ):
         problems.append("numpy global RNG")
     torch_seed: int | None = None
-    try:
-        import torch
-    except ImportError:
-        torch = None  # type: ignore[assignment]
-    if torch is not None:
-        torch_seed = int(torch.initial_seed())
-        if torch_seed != seed:
-            problems.append("torch")
+    if torch:
+        try:
+            import torch as torch_module
+        except ImportError:
+            torch_module = None  # type: ignore[assignment]
+        if torch_module is not None:
+            torch_seed = int(torch_module.initial_seed())
+            if torch_seed != seed:
+                problems.append("torch")
     if problems:
         return fired(
             cid,
