@@ -179,8 +179,10 @@ class DriftReference(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> DriftReference:
-        names = [f.name for f in self.features]
-        repeated = sorted({n for n in names if names.count(n) > 1})
+        from collections import Counter
+
+        counts = Counter(f.name for f in self.features)
+        repeated = sorted(name for name, n in counts.items() if n > 1)
         if repeated:
             raise ValueError(f"feature(s) listed twice: {', '.join(repeated)}")
         if self.prediction is not None and self.prediction_rows < 1:
