@@ -435,3 +435,13 @@ def test_predict_on_messy_rows(bundle: Path, tmp_path: Path, name: str) -> None:
         return
     assert_one_line(code, out, message)
     assert not output.exists()
+
+
+def test_a_repeated_typo_in_the_target_is_named_once_with_every_row() -> None:
+    from trainwell.data.table import _refuse_broken_numeric_target
+
+    values = [f"{i * 1.5:.1f}" for i in range(40)] + ["oops", "oops"]
+    frame = pd.DataFrame({"y": pd.Series(values, dtype=object)})
+    with pytest.raises(DataError) as caught:
+        _refuse_broken_numeric_target(frame, "y", "t.csv")
+    assert "2 of its 42 values are not: 'oops' (data rows 41, 42)" in str(caught.value)

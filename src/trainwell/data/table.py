@@ -113,12 +113,14 @@ def _refuse_broken_numeric_target(frame: pd.DataFrame, target: str | None, sourc
     bad = values[~is_number]
     # load_table's frames keep the file's order: position + 1 is the 1-based data row
     positions = [int(p) + 1 for p in frame.index.get_indexer(bad.index[:MAX_TARGET_SHOWN])]
-    shown = ", ".join(repr(v) for v in bad.iloc[:MAX_TARGET_SHOWN].tolist())
-    more = ", ..." if len(bad) > MAX_TARGET_SHOWN else ""
+    distinct = bad.drop_duplicates()
+    shown = ", ".join(repr(v) for v in distinct.iloc[:MAX_TARGET_SHOWN].tolist())
+    more = ", ..." if len(distinct) > MAX_TARGET_SHOWN else ""
+    more_rows = ", ..." if len(bad) > MAX_TARGET_SHOWN else ""
     raise DataError(
         f"target column {target!r} in {source} holds numbers, but {len(bad)} of its "
         f"{len(values)} values are not: {shown}{more} (data rows "
-        f"{', '.join(map(str, positions))}{more}); fix them, or leave those cells empty to "
+        f"{', '.join(map(str, positions))}{more_rows}); fix them, or leave those cells empty to "
         "drop the rows"
     )
 
